@@ -22,6 +22,9 @@ export const ERROR_CODES = {
   'invalid-profile': 'the provisioning profile is not readable',
   'invalid-png': 'the image is not a readable PNG',
   'file-not-found': 'the file does not exist or cannot be read',
+  // Signed URLs (manifest, .ipa, icons, enrolment)
+  'token-invalid': 'the link is invalid',
+  'token-expired': 'the link has expired; open the install page again for a fresh one',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

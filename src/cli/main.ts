@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander'
+import { registerInspect } from './inspect.ts'
+import { exitCodeFor, type Output } from './output.ts'
+
+/**
+ * The `airstrip` command line. Each command lives in its own file and registers itself; output
+ * goes through `Output` so commands can be tested without spawning a process.
+ */
+export async function main(argv: string[], output: Output = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const program = new Command('airstrip')
+    .description('Self-hosted over-the-air distribution for iOS builds')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => output.stdout.write(s), writeErr: (s) => output.stderr.write(s) })
+  let exitCode = 0
+  const setExitCode = (code: number): void => void (exitCode = code)
+  registerInspect(program, output, setExitCode)
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 64
+    output.stderr.write(`airstrip: ${describeError(error)}\n`)
+    return exitCodeFor(error)
+  }
+  return exitCode
+}
+
+function describeError(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string' && error instanceof Error) {
+    return `${error.code}: ${error.message}`
+  }
+  return error instanceof Error ? error.message : String(error)
+}

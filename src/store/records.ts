@@ -1,0 +1,37 @@
+import type { IpaInfo } from '../ipa/types.ts'
+
+/**
+ * What the metadata store keeps. Public ids are random (unguessable, URL-safe); nothing sequential
+ * ever appears in a URL.
+ */
+export interface AppRecord {
+  id: string
+  bundleId: string
+  name: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface BuildRecord {
+  id: string
+  appId: string
+  bundleId: string
+  name: string
+  version: string | null
+  build: string | null
+  size: number
+  /** SHA-256 of the whole .ipa (hex); also the key of its blob. */
+  sha256: string
+  /** Chunk size of `chunkSha256s` (10 MiB, as Apple's sample manifest uses). */
+  chunkSize: number
+  /** SHA-256 of each `chunkSize` chunk, for the manifest's `sha256s`. */
+  chunkSha256s: string[]
+  /** SHA-256 of the icon PNG blob, or null. */
+  iconSha256: string | null
+  notes: string | null
+  /** Original upload file name, for display only (never used as a path). */
+  fileName: string | null
+  createdAt: string
+  /** Everything inspect read, as JSON. */
+  info: IpaInfo
+}

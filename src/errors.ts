@@ -22,6 +22,16 @@ export const ERROR_CODES = {
   'invalid-profile': 'the provisioning profile is not readable',
   'invalid-png': 'the image is not a readable PNG',
   'file-not-found': 'the file does not exist or cannot be read',
+  // Server and API
+  'upload-too-large': 'the upload is larger than this server accepts',
+  'upload-aborted': 'the upload was interrupted before it completed',
+  'missing-file': 'the request carries no .ipa file',
+  'unauthorized': 'a valid API token is required (Authorization: Bearer <token>)',
+  'build-not-found': 'no such build',
+  'app-not-found': 'no such app',
+  'not-found': 'not found',
+  'bad-request': 'the request is malformed',
+  'unsupported-media-type': 'send the .ipa as multipart/form-data (field "file") or application/octet-stream',
   // Signed URLs (manifest, .ipa, icons, enrolment)
   'token-invalid': 'the link is invalid',
   'token-expired': 'the link has expired; open the install page again for a fresh one',

@@ -1,12 +1,19 @@
 import { Command, CommanderError } from 'commander'
+import { ConfigError } from '../config.ts'
 import { registerInspect } from './inspect.ts'
+import { registerServe } from './serve.ts'
+import { registerToken } from './token.ts'
 import { exitCodeFor, type Output } from './output.ts'
 
 /**
  * The `airstrip` command line. Each command lives in its own file and registers itself; output
  * goes through `Output` so commands can be tested without spawning a process.
  */
-export async function main(argv: string[], output: Output = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  output: Output = { stdout: process.stdout, stderr: process.stderr },
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
   const program = new Command('airstrip')
     .description('Self-hosted over-the-air distribution for iOS builds')
     .exitOverride()
@@ -14,12 +21,14 @@ export async function main(argv: string[], output: Output = { stdout: process.st
   let exitCode = 0
   const setExitCode = (code: number): void => void (exitCode = code)
   registerInspect(program, output, setExitCode)
+  registerServe(program, output, env)
+  registerToken(program, output, env)
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 64
     output.stderr.write(`airstrip: ${describeError(error)}\n`)
-    return exitCodeFor(error)
+    return error instanceof ConfigError ? 64 : exitCodeFor(error)
   }
   return exitCode
 }

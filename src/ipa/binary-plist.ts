@@ -34,9 +34,16 @@ interface Trailer {
 export function parseBinaryPlist(bytes: Uint8Array, what: string): PlistValue {
   const fail = (message: string): AirstripError => new AirstripError('invalid-plist', `${what}: ${message}`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
   /** Big-endian unsigned integer of 1..8 bytes; anything beyond 2^53 is no valid offset or length. */
   const readUnsigned = (pos: number, size: number, label: string): number => {
+    if (size <= 6) {
+      // Up to 48 bits cannot exceed 2^53: plain numbers are enough (and much faster than BigInt).
+      let small = 0
+      for (let i = 0; i < size; i++) small = small * 256 + bytes[pos + i]!
+      return small
+    }
     let value = 0n
     for (let i = 0; i < size; i++) value = (value << 8n) | BigInt(bytes[pos + i]!)
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(`${label} ${value} is out of range`)
@@ -48,10 +55,12 @@ export function parseBinaryPlist(bytes: Uint8Array, what: string): PlistValue {
   // Containers on the path from the top object to the one being read: seeing one again is a cycle.
   const onPath = new Uint8Array(trailer.objectCount)
   let produced = 0
+  // Strings are immutable, so one decoded string can serve every reference to it (keys repeat a lot).
+  const strings = new Map<number, string>()
 
   function readTrailer(): Trailer {
     if (bytes.length < HEADER.length + 1 + TRAILER_BYTES) throw fail(`too short for a binary property list (${bytes.length} bytes)`)
-    const header = Buffer.from(bytes.subarray(0, HEADER.length)).toString('latin1')
+    const header = buffer.toString('latin1', 0, HEADER.length)
     if (header !== HEADER) throw fail(`unsupported binary property list version "${header}"`)
     const t = bytes.length - TRAILER_BYTES
     const offsetSize = bytes[t + 6]!
@@ -101,9 +110,9 @@ export function parseBinaryPlist(bytes: Uint8Array, what: string): PlistValue {
 
   const readInteger = (index: number, pos: number, size: number): number | bigint => {
     need(index, pos, size)
+    if (size <= 4) return readUnsigned(pos, size, 'integer')
     let value: bigint
-    if (size <= 4) value = BigInt(readUnsigned(pos, size, 'integer'))
-    else if (size === 8) value = view.getBigInt64(pos)
+    if (size === 8) value = view.getBigInt64(pos)
     else value = (view.getBigInt64(pos) << 64n) | view.getBigUint64(pos + 8)
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value
   }
@@ -112,6 +121,8 @@ export function parseBinaryPlist(bytes: Uint8Array, what: string): PlistValue {
     if (onPath[index] === 1) throw fail(`object ${index} contains itself (reference cycle)`)
     produced += 1
     if (produced > LIMITS.plistObjects) throw fail(`expands to more than ${LIMITS.plistObjects} values`)
+    const cached = strings.get(index)
+    if (cached !== undefined) return cached
     const pos = offsetOf(index)
     const marker = bytes[pos]!
     const type = marker >> 4
@@ -146,12 +157,17 @@ export function parseBinaryPlist(bytes: Uint8Array, what: string): PlistValue {
       case 0x5: {
         const { count, start } = readCount(index, pos, info)
         need(index, start, count)
-        return Buffer.from(bytes.subarray(start, start + count)).toString('latin1')
+        const text = buffer.toString('latin1', start, start + count)
+        strings.set(index, text)
+        return text
       }
       case 0x6: {
         const { count, start } = readCount(index, pos, info)
         need(index, start, count * 2)
-        return Buffer.from(bytes.subarray(start, start + count * 2)).swap16().toString('utf16le')
+        // Copied before swapping so the caller's buffer is left untouched.
+        const text = Buffer.from(buffer.subarray(start, start + count * 2)).swap16().toString('utf16le')
+        strings.set(index, text)
+        return text
       }
       case 0x8: {
         // NSKeyedArchiver UIDs; the XML form of the same value is a {CF$UID: n} dict.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import { openArchive, type Archive } from './archive.ts'
 import { LayoutScanner, findNestedBundles, iconCandidates } from './bundle-layout.ts'
+import { readAssetsCarIcon } from './assets-car.ts'
 import { readAppInfo } from './info-plist.ts'
 import { LIMITS } from './limits.ts'
 import { readSigningCertificate } from './macho.ts'
@@ -153,8 +154,15 @@ async function readIcon(archive: Archive, info: Record<string, unknown>, appPath
       return { found: false, reason: `the icon ${best.name} is unreadable: ${error.message}` }
     }
   }
-  if (archive.entries.has(`${appPath}Assets.car`)) {
-    return { found: false, reason: 'the app icon is only in the compiled asset catalog (Assets.car); no loose PNG icon to show.' }
+  const assetsCar = archive.entries.get(`${appPath}Assets.car`)
+  if (assetsCar) {
+    if (assetsCar.uncompressedSize > LIMITS.assetsCarBytes) {
+      return { found: false, reason: `the app icon is only in Assets.car, which is too large (${assetsCar.uncompressedSize} bytes) to read.` }
+    }
+    const iconName = typeof info['CFBundleIconName'] === 'string' ? info['CFBundleIconName'] : 'AppIcon'
+    const icon = readAssetsCarIcon(await archive.readEntry(assetsCar, LIMITS.assetsCarBytes), iconName)
+    if (icon) return { found: true, png: icon.png, info: { width: icon.width, height: icon.height, wasCgbi: false, sourcePath: assetsCar.name } }
+    return { found: false, reason: 'the app icon is only in the compiled asset catalog (Assets.car), in a form Airstrip cannot read.' }
   }
   return { found: false, reason: candidates.length > 0 ? 'the declared icon files are unreadable.' : 'the app declares no icon and has no icon file.' }
 }

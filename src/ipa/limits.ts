@@ -8,6 +8,8 @@ export const LIMITS = {
   plistBytes: 16 * 1024 * 1024,
   /** A single icon PNG, compressed. */
   iconBytes: 32 * 1024 * 1024,
+  /** Assets.car, read only when the app has no loose icon PNG. */
+  assetsCarBytes: 48 * 1024 * 1024,
   /** Decoded icon size in pixels (width * height): 4096 x 4096, far above any real app icon. */
   iconPixels: 4096 * 4096,
   /** The CMS blob inside a Mach-O code signature. */

@@ -102,7 +102,9 @@ function refuseDtd(text: string, what: string): void {
 
 function parseXmlPlist(text: string, what: string): PlistValue {
   const fail = (message: string): AirstripError => new AirstripError('invalid-plist', `${what}: ${message}`)
-  if (!text.trimStart().startsWith('<')) throw fail('neither an XML nor a binary property list')
+  // Whitespace before the XML declaration is harmless, though xmldom (per the spec) rejects it.
+  text = text.replace(/^[ \t\r\n]+/, '')
+  if (!text.startsWith('<')) throw fail('neither an XML nor a binary property list')
   refuseDtd(text, what)
   let firstError: string | null = null
   const parser = new DOMParser({

@@ -158,14 +158,20 @@ function unpremultiplyLookup(): Uint8Array {
   return table
 }
 
-/** Un-filtered BGRA premultiplied scanlines → straight RGBA pixels (pngjs layout). */
-function toStraightRgba(raw: Uint8Array, width: number, height: number): Buffer {
+/**
+ * Premultiplied BGRA rows (Apple's in-memory layout, used by CgBI and Assets.car) → a standard
+ * straight-alpha RGBA PNG. Row y starts at `first + y × stride`, so padded rows and CgBI's filter
+ * bytes are skipped without copying.
+ */
+export function encodePremultipliedBgra(raw: Uint8Array, width: number, height: number, stride: number, first = 0): Buffer {
+  if (stride < width * 4 || first + (height - 1) * stride + width * 4 > raw.length) {
+    throw new RangeError('encodePremultipliedBgra: pixel buffer too small for its dimensions')
+  }
   const table = unpremultiplyLookup()
   const out = Buffer.alloc(width * height * 4) // zero: fully transparent pixels stay 0,0,0,0
-  const stride = 1 + width * 4
   let o = 0
   for (let y = 0; y < height; y++) {
-    for (let i = y * stride + 1, end = i + width * 4; i < end; i += 4, o += 4) {
+    for (let i = first + y * stride, end = i + width * 4; i < end; i += 4, o += 4) {
       const a = raw[i + 3]!
       if (a === 0) continue
       const b = raw[i]!
@@ -183,7 +189,11 @@ function toStraightRgba(raw: Uint8Array, width: number, height: number): Buffer 
       out[o + 3] = a
     }
   }
-  return out
+  const png = new PNG()
+  png.width = width
+  png.height = height
+  png.data = out
+  return PNG.sync.write(png, { colorType: 6 })
 }
 
 function convertCgbi(header: Header, chunks: Chunk[]): Buffer {
@@ -197,11 +207,7 @@ function convertCgbi(header: Header, chunks: Chunk[]): Buffer {
   const raw = inflateCapped(concatIdat(chunks), expected, true)
   if (raw.length !== expected) invalid(`truncated PNG image data: ${raw.length} bytes, IHDR declares ${expected}`)
   unfilter(raw, width, height)
-  const png = new PNG()
-  png.width = width
-  png.height = height
-  png.data = toStraightRgba(raw, width, height)
-  return PNG.sync.write(png, { colorType: 6 })
+  return encodePremultipliedBgra(raw, width, height, 1 + width * 4, 1)
 }
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }

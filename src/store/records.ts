@@ -35,3 +35,28 @@ export interface BuildRecord {
   /** Everything inspect read, as JSON. */
   info: IpaInfo
 }
+
+/** An app as listed: its record plus what a list shows about its builds. */
+export interface AppSummary extends AppRecord {
+  buildCount: number
+  latestBuildId: string | null
+  latestVersion: string | null
+  latestBuild: string | null
+}
+
+/** What a new build carries; the store assigns `id` and `appId`, and `createdAt` defaults to now. */
+export type NewBuild = Omit<BuildRecord, 'id' | 'appId' | 'createdAt'> & { createdAt?: string }
+
+/** One page of builds, newest first; pass `nextCursor` back to get the next page (null: no more). */
+export interface BuildPage {
+  builds: BuildRecord[]
+  nextCursor: string | null
+}
+
+/** An API token as listed. Its value is shown once at creation and never stored. */
+export interface ApiTokenRecord {
+  id: string
+  name: string
+  createdAt: string
+  lastUsedAt: string | null
+}

@@ -75,12 +75,14 @@ test('appinfo-embedded: enterprise, XML Info.plist, extension with its own profi
   assert.ok(!codes(info).includes('extension-profile-mismatch'))
 })
 
-test('ipaserver-ipa: icon only in Assets.car, mixed UDID formats', async () => {
-  const { info } = await inspectFixture('ipaserver-ipa.ipa')
+test('ipaserver-ipa: icon only in Assets.car (LZFSE), mixed UDID formats', async () => {
+  const { info, iconPng } = await inspectFixture('ipaserver-ipa.ipa')
   assert.equal(info.bundleId, 'com.ineva.test-rtmp.Test')
   assert.equal(info.profile?.provisionedDevices.length, 35)
   assert.equal(info.profile?.provisionedDevices.filter((d) => /^[0-9A-F]{8}-[0-9A-F]{16}$/.test(d)).length, 3)
-  if (!info.icon) assert.match(info.problems.find((p) => p.code === 'icon-missing')?.message ?? '', /Assets\.car/)
+  assert.deepEqual(info.icon, { width: 180, height: 180, wasCgbi: false, sourcePath: 'Payload/Test.app/Assets.car' })
+  assert.ok(iconPng && iconPng.subarray(1, 4).toString() === 'PNG')
+  assert.ok(!codes(info).includes('icon-missing'))
 })
 
 test('very capable app: spaces in names, profile signed by a non-Apple certificate', async () => {

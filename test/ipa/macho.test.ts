@@ -2,10 +2,12 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import yauzl from 'yauzl'
+import yazl from 'yazl'
 import { extractCodeSignatureCms, readSigningCertificate } from '../../src/ipa/macho.ts'
 import {
   CODE_DIRECTORY,
@@ -191,6 +193,24 @@ describe('readSigningCertificate on synthetic binaries', () => {
       },
     })
     await assert.rejects(readSigningCertificate(failing), /invalid CRC32/)
+  })
+
+  it('rejects when inflating the entry out of a damaged .ipa fails', async () => {
+    const binary = toBuffer(buildMachO({ bits: 64, cpuType: CPU_TYPE_ARM64, signatureCms: cms, paddingBytes: 256 * 1024 }))
+    const zip = new yazl.ZipFile()
+    zip.addBuffer(binary, 'Payload/X.app/X', { compress: true })
+    zip.end()
+    const archive = await buffer(zip.outputStream)
+    const dataStart = 30 + 'Payload/X.app/X'.length
+    archive.fill(0xff, dataStart + 8, dataStart + 40) // the deflate stream now has invalid blocks
+    const stream = await new Promise<Readable>((resolve, reject) =>
+      yauzl.fromBuffer(archive, { lazyEntries: true }, (error, file) => {
+        if (error) return reject(error)
+        file.once('entry', (entry: yauzl.Entry) => file.openReadStream(entry, (e, s) => (e ? reject(e) : resolve(s))))
+        file.readEntry()
+      }),
+    )
+    await assert.rejects(readSigningCertificate(stream), { code: 'Z_DATA_ERROR' })
   })
 })
 

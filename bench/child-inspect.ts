@@ -1,0 +1,68 @@
+/**
+ * One measured run, in its own process so each tool starts from fresh memory and the peak RSS
+ * (`process.resourceUsage().maxRSS`) belongs to that tool alone.
+ *
+ * Usage: node bench/child-inspect.ts <tool> <file>
+ *   tool: airstrip-meta | airstrip-hash | app-info-parser | noop (the bare Node baseline)
+ * Prints one line `RESULT {json}` on stdout; failures exit non-zero with the error on stderr.
+ */
+import { createRequire } from 'node:module'
+
+export type Tool = 'airstrip-meta' | 'airstrip-hash' | 'app-info-parser' | 'noop'
+
+export interface ChildResult {
+  tool: Tool
+  /** Module loading, excluded from `ms`. */
+  importMs: number
+  /** Wall time of the inspection call itself. */
+  ms: number
+  /** Peak resident set size of the whole process, in KiB. */
+  maxRssKiB: number
+  /** Enough of the answer to see that the tool really read the file. */
+  summary: string
+}
+
+const RESULT_PREFIX = 'RESULT '
+
+type Run = () => Promise<string>
+
+async function load(tool: Tool, file: string): Promise<Run> {
+  switch (tool) {
+    case 'airstrip-meta':
+    case 'airstrip-hash': {
+      const { inspectIpa } = await import('../src/ipa/inspect.ts')
+      const options = tool === 'airstrip-meta' ? { now: new Date(), sha256: null } : { now: new Date() }
+      return async () => {
+        const { info, iconPng } = await inspectIpa(file, options)
+        return `${info.bundleId} ${info.version} (${info.build}) icon=${iconPng?.length ?? 0}B cert=${info.signingCertificate ? 'yes' : 'no'} sha256=${info.sha256?.slice(0, 12) ?? 'null'}`
+      }
+    }
+    case 'app-info-parser': {
+      const AppInfoParser = createRequire(import.meta.url)('app-info-parser') as new (path: string) => { parse(): Promise<Record<string, unknown>> }
+      return async () => {
+        const result = await new AppInfoParser(file).parse()
+        const icon = typeof result['icon'] === 'string' ? result['icon'].length : 0
+        return `${String(result['CFBundleIdentifier'])} ${String(result['CFBundleShortVersionString'])} (${String(result['CFBundleVersion'])}) icon=${icon}ch(base64)`
+      }
+    }
+    case 'noop':
+      return async () => 'nothing'
+    default:
+      throw new Error(`unknown tool ${String(tool)}`)
+  }
+}
+
+const [tool, file] = process.argv.slice(2) as [Tool, string]
+if (!tool || (!file && tool !== 'noop')) {
+  console.error('usage: node bench/child-inspect.ts <airstrip-meta|airstrip-hash|app-info-parser|noop> <file>')
+  process.exit(2)
+}
+const importStart = performance.now()
+const run = await load(tool, file)
+const start = performance.now()
+const summary = await run()
+const ms = performance.now() - start
+const result: ChildResult = { tool, importMs: start - importStart, ms, maxRssKiB: process.resourceUsage().maxRSS, summary }
+process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`)
+// Some tools leave file handles open (app-info-parser never closes its zip): do not wait for them.
+process.exit(0)

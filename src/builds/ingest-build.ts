@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream'
+import { inspectIpa } from '../ipa/inspect.ts'
+import type { BlobStore, StagedBlob } from '../store/blob-store.ts'
+import type { MetaStore } from '../store/meta-store.ts'
+import type { AppRecord, BuildRecord } from '../store/records.ts'
+
+/** Apple's sample manifest hashes the .ipa in 10 MiB chunks (`sha256-size`). */
+export const MANIFEST_CHUNK_SIZE = 10 * 1024 * 1024
+
+export interface IngestDeps {
+  blobs: BlobStore
+  meta: MetaStore
+  now: () => Date
+  maxUploadBytes: number
+}
+
+/** Streams an upload to a temp file while hashing it (whole file and 10 MiB chunks), nothing recorded yet. */
+export async function stageUpload(deps: IngestDeps, body: Readable): Promise<StagedBlob> {
+  return deps.blobs.stage(body, { maxBytes: deps.maxUploadBytes, chunkSize: MANIFEST_CHUNK_SIZE })
+}
+
+/**
+ * Turns a staged upload into a build: inspect it (refusing what is not a usable IPA), store the
+ * icon, commit the blob (fsync + rename), then record app + build in one transaction. On any
+ * failure the staged file is discarded and nothing is recorded.
+ */
+export async function ingestStagedBuild(
+  deps: IngestDeps,
+  staged: StagedBlob,
+  upload: { fileName: string | null; notes: string | null },
+): Promise<{ app: AppRecord; build: BuildRecord }> {
+  try {
+    const { info, iconPng } = await inspectIpa(staged.path, { now: deps.now(), sha256: staged.sha256 })
+    const iconSha256 = iconPng ? await deps.blobs.putBytes(iconPng) : null
+    await staged.commit()
+    return await deps.meta.insertBuild({
+      bundleId: info.bundleId,
+      name: info.name,
+      version: info.version,
+      build: info.build,
+      size: staged.size,
+      sha256: staged.sha256,
+      chunkSize: MANIFEST_CHUNK_SIZE,
+      chunkSha256s: staged.chunkSha256s,
+      iconSha256,
+      notes: upload.notes,
+      fileName: upload.fileName,
+      createdAt: deps.now().toISOString(),
+      info,
+    })
+  } finally {
+    await staged.discard()
+  }
+}
+
+/** Deletes a build and whichever blobs no other build still references. */
+export async function deleteBuild(deps: Pick<IngestDeps, 'blobs' | 'meta'>, id: string): Promise<BuildRecord | null> {
+  const build = await deps.meta.deleteBuild(id)
+  if (!build) return null
+  if ((await deps.meta.countBuildsWithSha256(build.sha256)) === 0) await deps.blobs.delete(build.sha256)
+  if (build.iconSha256 && (await deps.meta.countBuildsWithIconSha256(build.iconSha256)) === 0) await deps.blobs.delete(build.iconSha256)
+  return build
+}

@@ -1,0 +1,97 @@
+import multipart from '@fastify/multipart'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Readable } from 'node:stream'
+import type { Services } from '../../app.ts'
+import { deleteBuild, ingestStagedBuild, stageUpload, type IngestDeps } from '../../builds/ingest-build.ts'
+import { AirstripError } from '../../errors.ts'
+import type { StagedBlob } from '../../store/blob-store.ts'
+import { requireApiToken } from '../api-auth.ts'
+import { summarizeBuild } from '../build-summary.ts'
+import { BuildList, BuildSummary, ErrorBody, IdParams, ListQuery, UploadQuery } from '../schemas/builds.ts'
+
+const NOTES_MAX = 20_000
+
+/** CI's API: upload, list, show and delete builds. */
+export async function apiBuildsRoutes(base: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>()
+  const deps: IngestDeps = { blobs: services.blobs, meta: services.meta, now: services.now, maxUploadBytes: services.config.maxUploadBytes }
+  await app.register(multipart, { limits: { fileSize: services.config.maxUploadBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 20 } })
+  // A raw body is handed over as the request stream itself: never buffered, capped while staging.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload))
+  app.addHook('preHandler', requireApiToken(services))
+  const errors = { 401: ErrorBody, 404: ErrorBody }
+
+  app.post(
+    '/api/v1/builds',
+    {
+      schema: {
+        tags: ['builds'],
+        summary: 'Upload an .ipa (multipart field "file", optional "notes"; or a raw application/octet-stream body with ?notes=)',
+        consumes: ['multipart/form-data', 'application/octet-stream'],
+        querystring: UploadQuery,
+        response: { 201: BuildSummary, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      let staged: StagedBlob | undefined
+      let notes = request.query.notes ?? null
+      let fileName = request.query.fileName ?? null
+      try {
+        if (request.isMultipart()) {
+          for await (const part of request.parts()) {
+            if (part.type === 'file') {
+              if (part.fieldname !== 'file' || staged) throw new AirstripError('bad-request', 'send exactly one file, in the field "file"')
+              fileName = part.filename || fileName
+              staged = await stageUpload(deps, part.file)
+            } else if (part.fieldname === 'notes') {
+              if (part.valueTruncated || String(part.value).length > NOTES_MAX) throw new AirstripError('bad-request', `notes are limited to ${NOTES_MAX} characters`)
+              notes = String(part.value)
+            }
+          }
+        } else if (request.body && typeof (request.body as Readable).pipe === 'function') {
+          staged = await stageUpload(deps, request.body as Readable)
+        } else {
+          throw new AirstripError('unsupported-media-type')
+        }
+        if (!staged) throw new AirstripError('missing-file')
+      } catch (error) {
+        await staged?.discard()
+        throw error
+      }
+      const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes: notes?.trim() || null })
+      request.log.info({ build: build.id, bundleId: build.bundleId, size: build.size }, 'build uploaded')
+      return reply.code(201).send(summarizeBuild(services, record, build))
+    },
+  )
+
+  app.get('/api/v1/builds', { schema: { tags: ['builds'], querystring: ListQuery, response: { 200: BuildList, ...errors } } }, async (request) => {
+    const { builds, nextCursor } = await services.meta.listBuilds({ appId: request.query.appId, limit: request.query.limit ?? 50, cursor: request.query.cursor })
+    const apps = new Map<string, { id: string; bundleId: string; name: string }>()
+    const summaries = []
+    for (const build of builds) {
+      let record = apps.get(build.appId)
+      if (!record) {
+        record = (await services.meta.getApp(build.appId)) ?? { id: build.appId, bundleId: build.bundleId, name: build.name }
+        apps.set(build.appId, record)
+      }
+      summaries.push(summarizeBuild(services, record, build))
+    }
+    return { builds: summaries, nextCursor }
+  })
+
+  app.get('/api/v1/builds/:id', { schema: { tags: ['builds'], params: IdParams, response: { 200: BuildSummary, ...errors } } }, async (request) => {
+    const build = await services.meta.getBuild(request.params.id)
+    if (!build) throw new AirstripError('build-not-found')
+    const record = await services.meta.getApp(build.appId)
+    if (!record) throw new AirstripError('app-not-found')
+    return summarizeBuild(services, record, build)
+  })
+
+  app.delete('/api/v1/builds/:id', { schema: { tags: ['builds'], params: IdParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
+    const build = await deleteBuild(deps, request.params.id)
+    if (!build) throw new AirstripError('build-not-found')
+    return reply.code(204).send(null)
+  })
+}

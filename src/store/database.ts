@@ -1,0 +1,101 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { Kysely, Migrator } from 'kysely'
+import type { Migration, MigrationResultSet } from 'kysely'
+import { initial } from './migrations/2026-11-26-0001-initial.ts'
+import { createSqliteDialect } from './sqlite-dialect.ts'
+
+/** Row shape of `apps`: one per bundle id. `name`/`updated_at` follow the newest build. */
+export interface AppsTable {
+  id: string
+  bundle_id: string
+  name: string
+  /** ISO 8601 UTC with milliseconds, so text order is time order. */
+  created_at: string
+  /** `created_at` of the app's newest build. */
+  updated_at: string
+}
+
+/** Row shape of `builds`: one per upload. JSON columns are text so SQLite and PostgreSQL store them alike. */
+export interface BuildsTable {
+  id: string
+  app_id: string
+  bundle_id: string
+  name: string
+  version: string | null
+  build: string | null
+  size: number
+  sha256: string
+  chunk_size: number
+  /** JSON array of hex strings. */
+  chunk_sha256s: string
+  icon_sha256: string | null
+  notes: string | null
+  file_name: string | null
+  created_at: string
+  /** JSON of the `IpaInfo` read at upload. */
+  info: string
+}
+
+/** Row shape of `api_tokens`: only the SHA-256 of each token is kept, never the token. */
+export interface ApiTokensTable {
+  id: string
+  name: string
+  token_hash: string
+  created_at: string
+  last_used_at: string | null
+}
+
+/** The whole schema as Kysely sees it, after the latest migration. */
+export interface Database {
+  apps: AppsTable
+  builds: BuildsTable
+  api_tokens: ApiTokensTable
+}
+
+/**
+ * Every migration, by name. Names sort by date then sequence, which is the order they run in;
+ * add new ones at the end and never edit or rename one that has shipped.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '2026-11-26-0001-initial': initial,
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
+ * This is the one place that picks the SQL engine; a PostgreSQL adapter would branch here.
+ *
+ * @example const db = await openDatabase(join(dataDir, 'airstrip.db'))
+ */
+export async function openDatabase(path: string): Promise<Kysely<Database>> {
+  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true })
+  const db = new Kysely<Database>({ dialect: createSqliteDialect(path) })
+  try {
+    await migrateToLatest(db, MIGRATIONS)
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+  return db
+}
+
+/**
+ * Runs the migrations not yet applied, each in its own transaction. Kysely's migrator never
+ * throws; we read its result set and throw one error that names the migration that failed
+ * (or says why none could run, e.g. the database was written by a newer Airstrip).
+ */
+export async function migrateToLatest(db: Kysely<Database>, migrations: Readonly<Record<string, Migration>>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } })
+  const resultSet = await migrator.migrateToLatest()
+  const failure = describeMigrationFailure(resultSet)
+  if (failure) throw new Error(failure, { cause: resultSet.error })
+}
+
+/** The message for a failed result set, or null when every migration succeeded. */
+export function describeMigrationFailure({ error, results }: MigrationResultSet): string | null {
+  if (error === undefined) return null
+  const reason = error instanceof Error ? error.message : String(error)
+  const failed = results?.find((result) => result.status === 'Error')
+  if (failed) return `database migration "${failed.migrationName}" failed: ${reason}`
+  return `database migrations could not run: ${reason}`
+}

@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely'
+import { createApiToken, listApiTokens, revokeApiToken, verifyApiToken } from './api-tokens.ts'
+import { getApp, getAppByBundleId, listApps } from './apps.ts'
+import { countBuildsWithIconSha256, countBuildsWithSha256, deleteBuild, getBuild, insertBuild, latestBuild, listBuilds } from './builds.ts'
+import type { StoreContext } from './builds.ts'
+import type { Database } from './database.ts'
+import { newId } from './new-id.ts'
+import type { ApiTokenRecord, AppRecord, AppSummary, BuildPage, BuildRecord, NewBuild } from './records.ts'
+
+/**
+ * Everything the routes, the upload path and the CLI need from the metadata database, and
+ * nothing more (not a generic ORM wrapper). SQLite now; a PostgreSQL adapter must be a new
+ * `create…MetaStore` only, run against the same test suite (test/store, `ADAPTERS`).
+ */
+export interface MetaStore {
+  /** Upserts the app by bundle id and inserts the build, in one transaction. */
+  insertBuild(input: NewBuild): Promise<{ app: AppRecord; build: BuildRecord }>
+  getBuild(id: string): Promise<BuildRecord | null>
+  /** Newest first; `limit` is clamped to 1…500; a foreign `cursor` throws `bad-request`. */
+  listBuilds(query: { appId?: string | undefined; limit: number; cursor?: string | undefined }): Promise<BuildPage>
+  /** Deletes the build (and its app with its last build); returns it, or null. Blobs stay: check the counts. */
+  deleteBuild(id: string): Promise<BuildRecord | null>
+  /** How many builds reference this .ipa blob (0: it may be deleted). */
+  countBuildsWithSha256(sha256: string): Promise<number>
+  /** How many builds reference this icon blob (0: it may be deleted). */
+  countBuildsWithIconSha256(sha256: string): Promise<number>
+  getApp(id: string): Promise<AppRecord | null>
+  getAppByBundleId(bundleId: string): Promise<AppRecord | null>
+  /** Most recently built first, with build count and newest build. */
+  listApps(): Promise<AppSummary[]>
+  latestBuild(appId: string): Promise<BuildRecord | null>
+  /** Returns the token once (`as_…`); only its SHA-256 is stored. Empty name: `bad-request`. */
+  createApiToken(name: string): Promise<{ id: string; token: string }>
+  /** The token's id and name if it is valid (and notes it was used), else null. */
+  verifyApiToken(token: string): Promise<{ id: string; name: string } | null>
+  listApiTokens(): Promise<ApiTokenRecord[]>
+  /** True when the token existed. */
+  revokeApiToken(id: string): Promise<boolean>
+  /** Closes the database. */
+  close(): Promise<void>
+}
+
+/** Overrides for tests: a fixed clock, predictable ids. */
+export type MetaStoreOptions = Partial<StoreContext>
+
+/**
+ * The MetaStore over a Kysely database opened by `openDatabase`. The queries are portable
+ * Kysely (upsert, RETURNING, keyset pagination), so PostgreSQL should only need its own dialect.
+ *
+ * @example const meta = createSqliteMetaStore(await openDatabase(join(dataDir, 'airstrip.db')))
+ */
+export function createSqliteMetaStore(db: Kysely<Database>, options: MetaStoreOptions = {}): MetaStore {
+  const ctx: StoreContext = { now: options.now ?? (() => new Date()), newId: options.newId ?? newId }
+  return {
+    insertBuild: (input) => insertBuild(db, ctx, input),
+    getBuild: (id) => getBuild(db, id),
+    listBuilds: (query) => listBuilds(db, query),
+    deleteBuild: (id) => deleteBuild(db, id),
+    countBuildsWithSha256: (sha256) => countBuildsWithSha256(db, sha256),
+    countBuildsWithIconSha256: (sha256) => countBuildsWithIconSha256(db, sha256),
+    getApp: (id) => getApp(db, id),
+    getAppByBundleId: (bundleId) => getAppByBundleId(db, bundleId),
+    listApps: () => listApps(db),
+    latestBuild: (appId) => latestBuild(db, appId),
+    createApiToken: (name) => createApiToken(db, ctx, name),
+    verifyApiToken: (token) => verifyApiToken(db, ctx, token),
+    listApiTokens: () => listApiTokens(db),
+    revokeApiToken: (id) => revokeApiToken(db, id),
+    close: () => db.destroy(),
+  }
+}

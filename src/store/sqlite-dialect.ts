@@ -1,0 +1,58 @@
+import { DatabaseSync } from 'node:sqlite'
+import type { StatementSync } from 'node:sqlite'
+import { SqliteDialect } from 'kysely'
+import type { SqliteDatabase, SqliteStatement } from 'kysely'
+
+/** How long a statement waits for another connection's lock (e.g. a CLI reading the same file) before failing. */
+const BUSY_TIMEOUT_MS = 5000
+
+/**
+ * Opens `path` with Node's built-in `node:sqlite` and returns a Kysely dialect over it.
+ *
+ * Why: Kysely ships a dialect for better-sqlite3 only, and we want no native addon. Its
+ * `SqliteDialect` accepts anything shaped like Kysely's `SqliteDatabase`, so we adapt
+ * `DatabaseSync` to that shape (see `adaptDatabaseSync`). Pragmas are set at open:
+ * - `journal_mode=WAL`: readers (a CLI, a backup) never block the server's writer.
+ * - `synchronous=FULL`: with WAL, NORMAL may lose the last commits on power loss (the file stays
+ *   consistent). An upload answered 201 must survive that; FULL costs one WAL fsync per commit,
+ *   which is nothing next to the fsync of the .ipa blob that precedes every build insert.
+ * - `foreign_keys=ON`: SQLite leaves them off by default, per connection.
+ * - `busy_timeout`: wait for another process's lock instead of failing at once with SQLITE_BUSY.
+ */
+export function createSqliteDialect(path: string): SqliteDialect {
+  const database = new DatabaseSync(path)
+  try {
+    database.exec('PRAGMA journal_mode = WAL')
+    database.exec('PRAGMA synchronous = FULL')
+    database.exec('PRAGMA foreign_keys = ON')
+    database.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  } catch (error) {
+    database.close()
+    throw error
+  }
+  return new SqliteDialect({ database: adaptDatabaseSync(database) })
+}
+
+/**
+ * Wraps a `DatabaseSync` as Kysely's `SqliteDatabase`: the driver calls `all/run/iterate` with
+ * one array of parameters (better-sqlite3 style), node:sqlite takes them spread, and `reader`
+ * (does the statement return rows, including `INSERT … RETURNING`) is `columns().length > 0`.
+ */
+export function adaptDatabaseSync(database: DatabaseSync): SqliteDatabase {
+  return {
+    close: () => database.close(),
+    prepare: (sql) => adaptStatement(database.prepare(sql)),
+  }
+}
+
+function adaptStatement(statement: StatementSync): SqliteStatement {
+  return {
+    reader: statement.columns().length > 0,
+    all: (parameters) => statement.all(...(parameters as SqlParameters)),
+    run: (parameters) => statement.run(...(parameters as SqlParameters)),
+    iterate: (parameters) => statement.iterate(...(parameters as SqlParameters)),
+  }
+}
+
+/** Kysely types parameters as `unknown`; node:sqlite validates them at run time and throws on bad ones. */
+type SqlParameters = Parameters<StatementSync['all']>

@@ -2,8 +2,10 @@
  * One measured run, in its own process so each tool starts from fresh memory and the peak RSS
  * (`process.resourceUsage().maxRSS`) belongs to that tool alone.
  *
- * Usage: node bench/child-inspect.ts <tool> <file>
+ * Usage: node bench/child-inspect.ts <tool> <file> [calls]
  *   tool: airstrip-meta | airstrip-hash | app-info-parser | noop (the bare Node baseline)
+ *   calls: 1 (default) measures a cold call in a fresh process; more also give the warm
+ *   (JIT-compiled, server steady state) time as the median of the calls after the first.
  * Prints one line `RESULT {json}` on stdout; failures exit non-zero with the error on stderr.
  */
 import { createRequire } from 'node:module'
@@ -14,10 +16,14 @@ export interface ChildResult {
   tool: Tool
   /** Module loading, excluded from `ms`. */
   importMs: number
-  /** Wall time of the inspection call itself. */
+  /** Wall time of the first (cold) inspection call itself. */
   ms: number
-  /** Peak resident set size of the whole process, in KiB. */
+  /** Median wall time of the calls after the first, when there were any. */
+  warmMs: number | null
+  /** Peak resident set size of the whole process after the first call, in KiB. */
   maxRssKiB: number
+  /** Resident set size once the modules were loaded, before the call, in KiB. */
+  rssBeforeKiB: number
   /** Enough of the answer to see that the tool really read the file. */
   summary: string
 }
@@ -52,17 +58,28 @@ async function load(tool: Tool, file: string): Promise<Run> {
   }
 }
 
-const [tool, file] = process.argv.slice(2) as [Tool, string]
+const [tool, file, callsArg] = process.argv.slice(2) as [Tool, string, string | undefined]
+const calls = Math.max(1, Number(callsArg ?? 1))
 if (!tool || (!file && tool !== 'noop')) {
   console.error('usage: node bench/child-inspect.ts <airstrip-meta|airstrip-hash|app-info-parser|noop> <file>')
   process.exit(2)
 }
 const importStart = performance.now()
 const run = await load(tool, file)
+const rssBeforeKiB = process.memoryUsage().rss / 1024
 const start = performance.now()
 const summary = await run()
 const ms = performance.now() - start
-const result: ChildResult = { tool, importMs: start - importStart, ms, maxRssKiB: process.resourceUsage().maxRSS, summary }
+const maxRssKiB = process.resourceUsage().maxRSS
+const warm: number[] = []
+for (let i = 1; i < calls; i++) {
+  const again = performance.now()
+  await run()
+  warm.push(performance.now() - again)
+}
+warm.sort((a, b) => a - b)
+const warmMs = warm.length ? warm[Math.floor((warm.length - 1) / 2)]! : null
+const result: ChildResult = { tool, importMs: start - importStart, ms, warmMs, maxRssKiB, rssBeforeKiB, summary }
 process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`)
 // Some tools leave file handles open (app-info-parser never closes its zip): do not wait for them.
 process.exit(0)

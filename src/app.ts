@@ -65,6 +65,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     ...(https ? { https } : {}),
     logger: { level: config.logLevel },
     trustProxy: config.trustProxy,
+    // Signed tokens travel in the path (iOS's installer sends no cookies): allow them whole.
+    routerOptions: { maxParamLength: 1024 },
     // Uploads are streamed by our own parsers; this cap applies to JSON bodies only.
     bodyLimit: 1024 * 1024,
     // Big uploads over slow links take a while: no request timeout, but headers must come promptly.

@@ -1,10 +1,13 @@
 import type { ProfileKind } from '../ipa/types.ts'
 import type { AppRecord, BuildRecord } from '../store/records.ts'
-import { IPAD_TOUCH_TEST, type DetectedClient } from './client-detection.ts'
+import type { DetectedClient } from './client-detection.ts'
+import { IPAD_TOUCH_TEST } from './client-detection.ts'
 import { compareVersions, dateLabel, deviceFamilyLabels, relativeTime, signingLabel, sizeLabel, versionLabel } from './install-labels.ts'
 import { installSteps, openInSafariMessage, wrongPlatformMessage } from './install-steps.ts'
-import { pageProblems, type PageProblem } from './page-problems.ts'
+import type { PageProblem } from './page-problems.ts'
+import { pageProblems } from './page-problems.ts'
 
+/** What the server knows when rendering an install page; URLs are built by the caller (public-urls). */
 export interface InstallPageInput {
   app: AppRecord
   build: BuildRecord
@@ -15,6 +18,7 @@ export interface InstallPageInput {
   insecureHttp: boolean
 }
 
+/** Everything the install page template shows; plain data, HTML escaping is the template's job. */
 export interface InstallPageModel {
   appName: string
   /** The build's display name (what iOS shows under the icon). */

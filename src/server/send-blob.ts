@@ -33,7 +33,14 @@ export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blo
   const length = blob.size === 0 ? 0 : end - start + 1
   if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${blob.size}`)
   reply.header('content-length', length)
-  if (request.method === 'HEAD' || length === 0) return reply.send()
+  if (request.method === 'HEAD') {
+    // Fastify would recompute Content-Length from the (empty) body of a HEAD answer: write it ourselves.
+    reply.hijack()
+    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+    reply.raw.end()
+    return reply
+  }
+  if (length === 0) return reply.send()
   return reply.send(blobs.createReadStream(blob.sha256, { start, end }))
 }
 

@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
-import { SqliteDialect } from 'kysely'
+import { SqliteAdapter, SqliteDialect } from 'kysely'
 import type { SqliteDatabase, SqliteStatement } from 'kysely'
 
 /** How long a statement waits for another connection's lock (e.g. a CLI reading the same file) before failing. */
@@ -18,6 +18,11 @@ const BUSY_TIMEOUT_MS = 5000
  *   which is nothing next to the fsync of the .ipa blob that precedes every build insert.
  * - `foreign_keys=ON`: SQLite leaves them off by default, per connection.
  * - `busy_timeout`: wait for another process's lock instead of failing at once with SQLITE_BUSY.
+ *
+ * NB! Kysely's SqliteAdapter claims no transactional DDL, so its migrator would leave a failed
+ * migration half applied (and the next start would trip over its leftovers). SQLite does roll DDL
+ * back, so our dialect says so: pending migrations then run all-or-nothing in one transaction.
+ * (Inside a transaction `PRAGMA foreign_keys` is a no-op; table rebuilds use `defer_foreign_keys`.)
  */
 export function createSqliteDialect(path: string): SqliteDialect {
   const database = new DatabaseSync(path)
@@ -30,7 +35,19 @@ export function createSqliteDialect(path: string): SqliteDialect {
     database.close()
     throw error
   }
-  return new SqliteDialect({ database: adaptDatabaseSync(database) })
+  return new NodeSqliteDialect({ database: adaptDatabaseSync(database) })
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalDdlSqliteAdapter()
+  }
+}
+
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
+  }
 }
 
 /**

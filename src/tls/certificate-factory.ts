@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto'
-import './reflect-metadata-shim.ts' // must precede @peculiar/x509
+import 'reflect-metadata' // tsyringe (inside @peculiar/x509) needs the Reflect metadata API loaded first
 import * as x509 from '@peculiar/x509'
 import type { TlsHost } from './hosts.ts'
 

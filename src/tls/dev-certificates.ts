@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { writeFileAtomic } from './atomic-file.ts'
 import { generateCa, issueServerCertificate, readSubjectAltNames } from './certificate-factory.ts'
 import { hostKey, normalizeHost, normalizeHosts } from './hosts.ts'
@@ -51,6 +51,17 @@ interface KeyPair {
  */
 export async function ensureDevCertificates(dir: string, hosts: string[], now = new Date()): Promise<DevCertificates> {
   const wanted = normalizeHosts(hosts)
+  // Serialize calls per folder: two interleaved generations could leave one CA's key beside another's cert.
+  const key = resolve(dir)
+  const run = (inFlight.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => ensure(dir, wanted, now))
+  inFlight.set(key, run)
+  void run.finally(() => inFlight.get(key) === run && inFlight.delete(key)).catch(() => undefined)
+  return run
+}
+
+const inFlight = new Map<string, Promise<DevCertificates>>()
+
+async function ensure(dir: string, wanted: TlsHost[], now: Date): Promise<DevCertificates> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const paths = {
     caCert: join(dir, DEV_CERT_FILES.caCert),
@@ -62,7 +73,8 @@ export async function ensureDevCertificates(dir: string, hosts: string[], now = 
   let ca = await loadCa(paths.caCert, paths.caKey, now)
   const caCreated = ca === null
   if (ca === null) {
-    const generated = await generateCa(`Airstrip Development CA (${hostname()})`, now)
+    // CN is limited to 64 characters; the machine name only tells devices' owners which CA this is.
+    const generated = await generateCa(`Airstrip Development CA (${hostname().slice(0, 38)})`, now)
     // Key first: a crash between the two writes leaves a key/cert mismatch, which is detected.
     await writeFileAtomic(paths.caKey, generated.keyPem, 0o600)
     await writeFileAtomic(paths.caCert, generated.certPem, 0o644)

@@ -2,7 +2,8 @@
 // browsers/apps, WebKit's iOS 26 announcement and ua-parser-js's in-app catalogue).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { detectClient, type DetectedClient } from '../../src/ota/client-detection.ts'
+import type { DetectedClient } from '../../src/ota/client-detection.ts'
+import { detectClient } from '../../src/ota/client-detection.ts'
 
 const TABLE: Array<[string, string, DetectedClient]> = [
   // Safari on iOS / iPadOS (mobile mode)

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parse } from 'plist'
-import { buildManifest, type ManifestInput } from '../../src/ota/manifest.ts'
+import type { ManifestInput } from '../../src/ota/manifest.ts'
+import { buildManifest } from '../../src/ota/manifest.ts'
 
 const BASE: ManifestInput = {
   ipaUrl: 'https://ota.example.com/d/tok.en/Example-1.2.ipa',

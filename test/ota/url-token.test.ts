@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { test } from 'node:test'
 import { isAirstripError } from '../../src/errors.ts'
-import { createUrlSigner, MAX_TOKEN_LENGTH, TOKEN_PURPOSES, type TokenPurpose } from '../../src/ota/url-token.ts'
+import type { TokenPurpose } from '../../src/ota/url-token.ts'
+import { createUrlSigner, MAX_TOKEN_LENGTH, TOKEN_PURPOSES } from '../../src/ota/url-token.ts'
 
 const SECRET = new Uint8Array(32).map((_, i) => i * 7 + 1)
 const START = new Date('2026-11-26T12:00:00.250Z')

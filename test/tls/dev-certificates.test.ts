@@ -179,6 +179,14 @@ describe('ensureDevCertificates: reuse and regeneration', () => {
     assert.equal(openssl('verify', '-CAfile', join(dir, DEV_CERT_FILES.caCert), server).trim(), `${server}: OK`)
   })
 
+  test('concurrent calls for one folder agree on one CA and leave consistent files', async (t) => {
+    const dir = tempDir(t)
+    const [a, b] = await Promise.all([ensureDevCertificates(dir, ['localhost'], NOW), ensureDevCertificates(dir, ['localhost'], NOW)])
+    assert.equal(a.caCertPem, b.caCertPem)
+    assert.equal(a.certPem, b.certPem)
+    assert.equal((await ensureDevCertificates(dir, ['localhost'], NOW)).created, false)
+  })
+
   test('a key file that lost its 0600 is tightened on reuse', async (t) => {
     const dir = tempDir(t)
     await ensureDevCertificates(dir, ['localhost'], NOW)

@@ -37,6 +37,7 @@ export async function installAssetsRoutes(base: FastifyInstance, { services }: {
       bundleVersion: build.version ?? build.build ?? '1.0',
       title: build.name,
       subtitle: build.info.profile?.teamName ?? null,
+      sha256: build.sha256,
       chunkSize: build.chunkSize,
       chunkSha256s: build.chunkSha256s,
     })

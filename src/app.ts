@@ -63,7 +63,11 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
 
   const server = Fastify({
     ...(https ? { https } : {}),
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      // Signed tokens are credentials: keep them out of the logs.
+      serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactTokens(req.url), remoteAddress: req.ip }) },
+    },
     trustProxy: config.trustProxy,
     // Signed tokens travel in the path (iOS's installer sends no cookies): allow them whole.
     routerOptions: { maxParamLength: 1024 },
@@ -81,6 +85,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   server.setErrorHandler(handleError)
   server.setNotFoundHandler(handleNotFound)
   await registerRoutes(server, services)
+  if (config.trustProxy) warnOnForwardedMismatch(server, config.publicUrl)
 
   return {
     server,
@@ -106,4 +111,27 @@ async function loadOrCreateSecret(dataDir: string): Promise<Buffer> {
   await writeFile(temp, `${secret.toString('base64url')}\n`, { mode: 0o600, flush: true })
   await rename(temp, path)
   return secret
+}
+
+/** Paths that carry a signed token, with the token replaced. */
+export function redactTokens(url: string): string {
+  return url.replace(/^\/(m|d|icon)\/[^/?]+/, '/$1/<token>')
+}
+
+/**
+ * Behind a proxy, URLs are still built from the public URL; a proxy that forwards another
+ * host/scheme usually means testers get links they can't reach (reverse proxies leaking the
+ * internal host or http scheme are a classic cause of "Unable to install"). Warn once per host.
+ */
+function warnOnForwardedMismatch(server: FastifyInstance, publicUrl: string): void {
+  const expected = new URL(publicUrl)
+  const warned = new Set<string>()
+  server.addHook('onRequest', async (request) => {
+    const seen = `${request.protocol}://${request.host}`
+    const expectedOrigin = `${expected.protocol.slice(0, -1)}://${expected.host}`
+    if (seen !== expectedOrigin && !warned.has(seen) && warned.size < 100) {
+      warned.add(seen)
+      request.log.warn({ forwarded: seen, publicUrl }, 'the forwarded origin differs from --public-url; links are built from --public-url')
+    }
+  })
 }

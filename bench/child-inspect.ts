@@ -3,14 +3,16 @@
  * (`process.resourceUsage().maxRSS`) belongs to that tool alone.
  *
  * Usage: node bench/child-inspect.ts <tool> <file> [calls]
- *   tool: airstrip-meta | airstrip-hash | app-info-parser | noop (the bare Node baseline)
+ *   tool: airstrip-meta (sha256: null) | airstrip-hash (default: metadata + hash in one pass) |
+ *         airstrip-sha256 (hashSource alone: the hashing throughput) | app-info-parser |
+ *         noop (the bare Node baseline)
  *   calls: 1 (default) measures a cold call in a fresh process; more also give the warm
  *   (JIT-compiled, server steady state) time as the median of the calls after the first.
  * Prints one line `RESULT {json}` on stdout; failures exit non-zero with the error on stderr.
  */
 import { createRequire } from 'node:module'
 
-export type Tool = 'airstrip-meta' | 'airstrip-hash' | 'app-info-parser' | 'noop'
+export type Tool = 'airstrip-meta' | 'airstrip-hash' | 'airstrip-sha256' | 'app-info-parser' | 'noop'
 
 export interface ChildResult {
   tool: Tool
@@ -43,6 +45,18 @@ async function load(tool: Tool, file: string): Promise<Run> {
         return `${info.bundleId} ${info.version} (${info.build}) icon=${iconPng?.length ?? 0}B cert=${info.signingCertificate ? 'yes' : 'no'} sha256=${info.sha256?.slice(0, 12) ?? 'null'}`
       }
     }
+    case 'airstrip-sha256': {
+      const { hashSource } = await import('../src/ipa/inspect.ts')
+      const { openFileSource } = await import('../src/ipa/source.ts')
+      return async () => {
+        const source = await openFileSource(file)
+        try {
+          return `sha256=${(await hashSource(source)).slice(0, 12)}`
+        } finally {
+          await source.close()
+        }
+      }
+    }
     case 'app-info-parser': {
       const AppInfoParser = createRequire(import.meta.url)('app-info-parser') as new (path: string) => { parse(): Promise<Record<string, unknown>> }
       return async () => {
@@ -61,7 +75,7 @@ async function load(tool: Tool, file: string): Promise<Run> {
 const [tool, file, callsArg] = process.argv.slice(2) as [Tool, string, string | undefined]
 const calls = Math.max(1, Number(callsArg ?? 1))
 if (!tool || (!file && tool !== 'noop')) {
-  console.error('usage: node bench/child-inspect.ts <airstrip-meta|airstrip-hash|app-info-parser|noop> <file>')
+  console.error('usage: node bench/child-inspect.ts <airstrip-meta|airstrip-hash|airstrip-sha256|app-info-parser|noop> <file> [calls]')
   process.exit(2)
 }
 const importStart = performance.now()

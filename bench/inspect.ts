@@ -9,6 +9,7 @@
  * Usage: npm run bench:inspect [-- --sizes 100M,2G --entries 20000 --runs 3 --timeout 300]
  */
 import { spawn } from 'node:child_process'
+import { availableParallelism, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -187,6 +188,7 @@ const sizes = args.sizes.split(',').map(parseSize)
 const files: GeneratedIpa[] = []
 for (const size of sizes) files.push(await ensureIpa(defaultParams(size, Number(args.entries)), (line) => process.stderr.write(`${line}\n`)))
 
+const loadBefore = loadavg()[0]!
 process.stderr.write(`node ${process.version}, ${RUNS} run(s) per tool (1 when slower than ${REPEAT_BELOW_MS / 1000} s), timeout ${TIMEOUT_MS / 1000} s\n`)
 const baseline = await measure(files[0]!, 'node (no-op)', () => measureTool('noop', files[0]!.path))
 const rows: Row[] = []
@@ -196,7 +198,7 @@ for (const file of files) {
   // The first full read warms the page cache so that no tool pays for the disk alone.
   await measureCommand('cat', [file.path])
   const byTool: Record<string, Row> = {}
-  for (const tool of ['airstrip-meta', 'airstrip-hash', 'app-info-parser'] as const) {
+  for (const tool of ['airstrip-meta', 'airstrip-hash', 'airstrip-sha256', 'app-info-parser'] as const) {
     byTool[tool] = await measure(
       file,
       tool,
@@ -210,15 +212,18 @@ for (const file of files) {
   rows.push(...Object.values(byTool))
 }
 
+const loadAfter = loadavg()[0]!
+const cores = availableParallelism()
 const out: string[] = []
-out.push('', `Inspect benchmark — node ${process.version}, ${process.platform}/${process.arch}; median of ${RUNS} fresh processes (1 when > ${REPEAT_BELOW_MS / 1000} s)`)
+out.push('', `Inspect benchmark — node ${process.version}, ${process.platform}/${process.arch}, ${cores} cores; median of ${RUNS} fresh processes (1 when > ${REPEAT_BELOW_MS / 1000} s)`)
+out.push(`Load average (1 min) before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}${Math.max(loadBefore, loadAfter) > cores / 2 ? ' — WARNING: the machine was busy; times are inflated and noisy' : ''}`)
 out.push(`Bare Node process (no-op child) peak RSS: ${fmt(baseline.rssMiB, 1)} MiB — included in every RSS figure below.`, '')
 out.push(
   table(
     ['file', 'tool', 'entries', 'cold ms', 'warm ms', 'process ms', 'import ms', 'RSS before', 'peak RSS MiB', 'call +RSS', 'MiB/s', 'result'],
     rows.map((row) => {
       const size = row.file.bytes / MiB
-      const hashes = row.tool === 'airstrip-hash' || row.tool === 'sha256sum' || row.tool === 'openssl dgst'
+      const hashes = ['airstrip-hash', 'airstrip-sha256', 'sha256sum', 'openssl dgst'].includes(row.tool)
       const importMs = median(row.samples.filter((s) => s.ok && s.importMs !== null).map((s) => s.importMs!))
       return [
         formatSize(row.file.bytes),
@@ -247,38 +252,48 @@ out.push(
 )
 
 const targets: string[][] = []
-const airstripPeaks: number[] = []
+const mibps = (file: GeneratedIpa, ms: number | null): number | null => (ms ? file.bytes / MiB / (ms / 1000) : null)
 for (const [file, byTool] of perFile) {
+  const size = formatSize(file.bytes)
   const meta = byTool['airstrip-meta']!
   const hash = byTool['airstrip-hash']!
+  const sha = byTool['airstrip-sha256']!
   const peer = byTool['app-info-parser']!
   const speedup = peer.ms !== null && meta.ms !== null ? peer.ms / meta.ms : null
   const speedupText = peer.ms === null ? `app-info-parser failed (${peer.error}); Airstrip ${fmt(meta.ms)} ms` : `${fmt(speedup, 1)}x (${fmt(peer.ms)} / ${fmt(meta.ms)} ms)`
-  targets.push([formatSize(file.bytes), 'metadata >= 20x faster than app-info-parser (cold)', speedupText, peer.ms === null ? 'n/a (peer failed)' : verdict(speedup !== null && speedup >= 20)])
+  targets.push([size, 'metadata >= 20x faster than app-info-parser (cold)', speedupText, peer.ms === null ? 'n/a (peer failed)' : verdict(speedup !== null && speedup >= 20)])
   const warmSpeedup = peer.warmMs !== null && meta.warmMs !== null ? peer.warmMs / meta.warmMs : null
-  targets.push([formatSize(file.bytes), 'metadata >= 20x faster than app-info-parser (warm)', `${fmt(warmSpeedup, 1)}x (${fmt(peer.warmMs)} / ${fmt(meta.warmMs)} ms)`, warmSpeedup === null ? 'n/a' : verdict(warmSpeedup >= 20)])
+  targets.push([size, 'metadata >= 20x faster than app-info-parser (warm)', `${fmt(warmSpeedup, 1)}x (${fmt(peer.warmMs)} / ${fmt(meta.warmMs)} ms)`, warmSpeedup === null ? 'n/a' : verdict(warmSpeedup >= 20)])
   const peak = Math.max(meta.rssMiB ?? Infinity, hash.rssMiB ?? Infinity)
-  airstripPeaks.push(peak)
-  targets.push([formatSize(file.bytes), 'Airstrip peak RSS < 100 MiB', `meta ${fmt(meta.rssMiB, 1)}, hash ${fmt(hash.rssMiB, 1)} MiB; app-info-parser ${fmt(peer.rssMiB, 1)} MiB (${peer.rssMiB && Number.isFinite(peak) ? `${fmt(peer.rssMiB / peak, 2)}x Airstrip` : '-'})`, verdict(peak < 100)])
-  const baselineHash = [byTool['sha256sum']!, byTool['openssl dgst']!].filter((r) => r.ms !== null).sort((a, b) => a.ms! - b.ms!)[0]
-  const throughput = hash.ms ? file.bytes / MiB / (hash.ms / 1000) : null
-  const baseThroughput = baselineHash?.ms ? file.bytes / MiB / (baselineHash.ms / 1000) : null
   targets.push([
-    formatSize(file.bytes),
-    'full-pass hashing vs fastest CLI hash',
-    `${fmt(throughput)} MiB/s vs ${baselineHash?.tool ?? '-'} ${fmt(baseThroughput)} MiB/s = ${throughput && baseThroughput ? fmt(throughput / baseThroughput, 2) : '-'}x`,
+    size,
+    'Airstrip peak RSS < 100 MiB',
+    `meta ${fmt(meta.rssMiB, 1)} (+${fmt(meta.rssMiB !== null && meta.rssBeforeMiB !== null ? meta.rssMiB - meta.rssBeforeMiB : null, 1)} in the call), hash ${fmt(hash.rssMiB, 1)} (+${fmt(hash.rssMiB !== null && hash.rssBeforeMiB !== null ? hash.rssMiB - hash.rssBeforeMiB : null, 1)}) MiB; app-info-parser ${fmt(peer.rssMiB, 1)} MiB = ${peer.rssMiB && Number.isFinite(peak) ? fmt(peer.rssMiB / peak, 2) : '-'}x Airstrip's`,
+    verdict(peak < 100),
+  ])
+  const baselineHash = [byTool['sha256sum']!, byTool['openssl dgst']!].filter((r) => r.ms !== null).sort((a, b) => a.ms! - b.ms!)[0]
+  const base = mibps(file, baselineHash?.ms ?? null)
+  const ratio = (value: number | null): string => (value && base ? `${fmt(value / base, 2)}x` : '-')
+  targets.push([
+    size,
+    'hashing throughput vs fastest CLI hash (same run)',
+    `full pass ${fmt(mibps(file, hash.ms))} MiB/s (${ratio(mibps(file, hash.ms))}), hashSource alone ${fmt(mibps(file, sha.ms))} MiB/s (${ratio(mibps(file, sha.ms))}); ${baselineHash?.tool ?? '-'} ${fmt(base)} MiB/s`,
     'info',
   ])
 }
-if (airstripPeaks.length >= 2) {
-  const first = airstripPeaks[0]!
-  const last = airstripPeaks.at(-1)!
-  targets.push([
-    `${formatSize(files[0]!.bytes)} -> ${formatSize(files.at(-1)!.bytes)}`,
-    `Airstrip peak RSS flat (within ${FLAT_TOLERANCE_MiB} MiB)`,
-    `${fmt(first, 1)} -> ${fmt(last, 1)} MiB (${last - first >= 0 ? '+' : ''}${fmt(last - first, 1)} MiB)`,
-    verdict(Math.abs(last - first) <= FLAT_TOLERANCE_MiB),
-  ])
+if (files.length >= 2) {
+  const [first, last] = [perFile.get(files[0]!)!, perFile.get(files.at(-1)!)!]
+  for (const tool of ['airstrip-meta', 'airstrip-hash'] as const) {
+    const a = first[tool]!.rssMiB
+    const b = last[tool]!.rssMiB
+    const delta = a !== null && b !== null ? b - a : null
+    targets.push([
+      `${formatSize(files[0]!.bytes)} -> ${formatSize(files.at(-1)!.bytes)}`,
+      `Airstrip peak RSS flat, ${tool} (within ${FLAT_TOLERANCE_MiB} MiB)`,
+      `${fmt(a, 1)} -> ${fmt(b, 1)} MiB (${delta !== null && delta >= 0 ? '+' : ''}${fmt(delta, 1)} MiB)`,
+      delta === null ? 'n/a' : verdict(Math.abs(delta) <= FLAT_TOLERANCE_MiB),
+    ])
+  }
 }
 out.push(table(['file', 'target', 'figures', 'verdict'], targets), '')
 console.log(out.join('\n'))

@@ -53,6 +53,7 @@ export interface StagedBlob {
   discard(): Promise<void>
 }
 
+/** What `stat` tells: enough for Content-Length and Last-Modified. */
 export interface BlobStat {
   size: number
   mtime: Date

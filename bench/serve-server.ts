@@ -1,0 +1,68 @@
+/**
+ * Launcher for the serve benchmark: runs Airstrip (createApp + listen) in its own process, so the
+ * benchmark's clients never share its event loop and its RSS is its own.
+ *
+ * Prints one JSON line on stdout once listening: { url, token, pid, dataDir, certPath, keyPath }.
+ * Exits cleanly (app.close, then exit 0) on SIGTERM/SIGINT, so `--cpu-prof` profiles get written.
+ *
+ * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn]
+ */
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createApp } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+
+const { values } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    port: { type: 'string', default: '0' },
+    'log-level': { type: 'string', default: 'warn' },
+  },
+})
+if (!values['data-dir']) throw new Error('--data-dir is required')
+
+/** A free loopback port: the public URL (and so the dev certificate) must name it before listening. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+const port = Number(values.port) || (await freePort())
+const config = loadConfig({
+  host: '127.0.0.1',
+  port: String(port),
+  dataDir: values['data-dir'],
+  publicUrl: `https://127.0.0.1:${port}`,
+  logLevel: values['log-level'],
+})
+const app = await createApp(config)
+await app.server.listen({ host: config.host, port })
+const { token } = await app.services.meta.createApiToken('bench')
+
+let closing = false
+const shutdown = (): void => {
+  if (closing) return
+  closing = true
+  const force = setTimeout(() => process.exit(1), 10_000)
+  force.unref()
+  app.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  )
+}
+process.on('SIGTERM', shutdown)
+process.on('SIGINT', shutdown)
+// The parent going away closes our stdin: leave with it rather than linger.
+process.stdin.on('end', shutdown).on('error', shutdown).resume()
+
+const certs = join(config.dataDir, 'certs')
+process.stdout.write(
+  `${JSON.stringify({ url: config.publicUrl, token, pid: process.pid, dataDir: config.dataDir, certPath: join(certs, 'server.crt'), keyPath: join(certs, 'server.key') })}\n`,
+)

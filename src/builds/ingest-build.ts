@@ -31,9 +31,10 @@ export async function ingestStagedBuild(
 ): Promise<{ app: AppRecord; build: BuildRecord }> {
   try {
     const { info, iconPng } = await inspectIpa(staged.path, { now: deps.now(), sha256: staged.sha256 })
-    const iconSha256 = iconPng ? await deps.blobs.putBytes(iconPng) : null
-    await staged.commit()
-    return await deps.meta.insertBuild({
+    return await blobReferences.exclusive(async () => {
+      const iconSha256 = iconPng ? await deps.blobs.putBytes(iconPng) : null
+      await staged.commit()
+      return deps.meta.insertBuild({
       bundleId: info.bundleId,
       name: info.name,
       version: info.version,
@@ -47,6 +48,7 @@ export async function ingestStagedBuild(
       fileName: upload.fileName,
       createdAt: deps.now().toISOString(),
       info,
+      })
     })
   } finally {
     await staged.discard()
@@ -55,9 +57,25 @@ export async function ingestStagedBuild(
 
 /** Deletes a build and whichever blobs no other build still references. */
 export async function deleteBuild(deps: Pick<IngestDeps, 'blobs' | 'meta'>, id: string): Promise<BuildRecord | null> {
-  const build = await deps.meta.deleteBuild(id)
-  if (!build) return null
-  if ((await deps.meta.countBuildsWithSha256(build.sha256)) === 0) await deps.blobs.delete(build.sha256)
-  if (build.iconSha256 && (await deps.meta.countBuildsWithIconSha256(build.iconSha256)) === 0) await deps.blobs.delete(build.iconSha256)
-  return build
+  return blobReferences.exclusive(async () => {
+    const build = await deps.meta.deleteBuild(id)
+    if (!build) return null
+    if ((await deps.meta.countBuildsWithSha256(build.sha256)) === 0) await deps.blobs.delete(build.sha256)
+    if (build.iconSha256 && (await deps.meta.countBuildsWithIconSha256(build.iconSha256)) === 0) await deps.blobs.delete(build.iconSha256)
+    return build
+  })
+}
+
+/**
+ * "Commit blob + record build" and "forget build + delete unreferenced blob" must not interleave:
+ * otherwise a delete could remove the blob an identical upload just found already stored. Both are
+ * short (the upload's streaming and inspection happen outside), so one in-process queue suffices.
+ */
+const blobReferences = {
+  tail: Promise.resolve() as Promise<unknown>,
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work)
+    this.tail = run.catch(() => {})
+    return run
+  },
 }

@@ -35,6 +35,12 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
       },
     },
     async (request, reply) => {
+      const declared = Number(request.headers['content-length'])
+      if (declared > services.config.maxUploadBytes + (request.isMultipart() ? 64 * 1024 : 0)) {
+        // Refuse before reading: the client gets its 413 instead of a reset connection.
+        reply.header('connection', 'close')
+        throw new AirstripError('upload-too-large', `the upload is ${declared} bytes; this server accepts at most ${services.config.maxUploadBytes}`)
+      }
       let staged: StagedBlob | undefined
       let notes = request.query.notes ?? null
       let fileName = request.query.fileName ?? null

@@ -20,6 +20,8 @@ export interface ChildResult {
   importMs: number
   /** Wall time of the first (cold) inspection call itself. */
   ms: number
+  /** CPU time (user + system, all threads) of the first call: steadier than wall time on a busy machine. */
+  cpuMs: number
   /** Median wall time of the calls after the first, when there were any. */
   warmMs: number | null
   /** Peak resident set size of the whole process after the first call, in KiB. */
@@ -81,9 +83,12 @@ if (!tool || (!file && tool !== 'noop')) {
 const importStart = performance.now()
 const run = await load(tool, file)
 const rssBeforeKiB = process.memoryUsage().rss / 1024
+const cpuStart = process.cpuUsage()
 const start = performance.now()
 const summary = await run()
 const ms = performance.now() - start
+const cpu = process.cpuUsage(cpuStart)
+const cpuMs = (cpu.user + cpu.system) / 1000
 const maxRssKiB = process.resourceUsage().maxRSS
 const warm: number[] = []
 for (let i = 1; i < calls; i++) {
@@ -93,7 +98,7 @@ for (let i = 1; i < calls; i++) {
 }
 warm.sort((a, b) => a - b)
 const warmMs = warm.length ? warm[Math.floor((warm.length - 1) / 2)]! : null
-const result: ChildResult = { tool, importMs: start - importStart, ms, warmMs, maxRssKiB, rssBeforeKiB, summary }
+const result: ChildResult = { tool, importMs: start - importStart, ms, cpuMs, warmMs, maxRssKiB, rssBeforeKiB, summary }
 process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`)
 // Some tools leave file handles open (app-info-parser never closes its zip): do not wait for them.
 process.exit(0)

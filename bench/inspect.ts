@@ -44,6 +44,8 @@ interface Sample {
   /** The child process from spawn to exit, Node start-up and module loading included. */
   processMs: number
   importMs: number | null
+  /** CPU time of the call (child only). */
+  cpuMs: number | null
   rssMiB: number | null
   /** RSS once modules were loaded, before the call. */
   rssBeforeMiB: number | null
@@ -57,6 +59,7 @@ interface Row {
   samples: Sample[]
   ms: number | null
   processMs: number | null
+  cpuMs: number | null
   rssMiB: number | null
   rssBeforeMiB: number | null
   /** Median of repeated calls in one process after a first, cold one (JIT warm, as in a server). */
@@ -105,7 +108,7 @@ async function measureTool(tool: Tool, path: string, calls = 1): Promise<Sample 
   const result = await runProcess(process.execPath, [CHILD, tool, path, String(calls)])
   const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '))
   if (result.code !== 0 || !line) {
-    return { ok: false, ms: result.ms, processMs: result.ms, importMs: null, rssMiB: null, rssBeforeMiB: null, summary: '', error: failureReason(result), warmMs: null }
+    return { ok: false, ms: result.ms, processMs: result.ms, importMs: null, cpuMs: null, rssMiB: null, rssBeforeMiB: null, summary: '', error: failureReason(result), warmMs: null }
   }
   const parsed = JSON.parse(line.slice('RESULT '.length)) as ChildResult
   return {
@@ -113,6 +116,7 @@ async function measureTool(tool: Tool, path: string, calls = 1): Promise<Sample 
     ms: parsed.ms,
     processMs: result.ms,
     importMs: parsed.importMs,
+    cpuMs: parsed.cpuMs,
     rssMiB: parsed.maxRssKiB / 1024,
     rssBeforeMiB: parsed.rssBeforeKiB / 1024,
     summary: parsed.summary,
@@ -125,10 +129,10 @@ async function measureTool(tool: Tool, path: string, calls = 1): Promise<Sample 
 async function measureCommand(command: string, argv: string[]): Promise<Sample> {
   try {
     const result = await runProcess(command, argv)
-    if (result.code !== 0) return { ok: false, ms: result.ms, processMs: result.ms, importMs: null, rssMiB: null, rssBeforeMiB: null, summary: '', error: failureReason(result) }
-    return { ok: true, ms: result.ms, processMs: result.ms, importMs: null, rssMiB: null, rssBeforeMiB: null, summary: result.stdout.trim().slice(0, 80), error: null }
+    if (result.code !== 0) return { ok: false, ms: result.ms, processMs: result.ms, importMs: null, cpuMs: null, rssMiB: null, rssBeforeMiB: null, summary: '', error: failureReason(result) }
+    return { ok: true, ms: result.ms, processMs: result.ms, importMs: null, cpuMs: null, rssMiB: null, rssBeforeMiB: null, summary: result.stdout.trim().slice(0, 80), error: null }
   } catch (error) {
-    return { ok: false, ms: 0, processMs: 0, importMs: null, rssMiB: null, rssBeforeMiB: null, summary: '', error: (error as Error).message }
+    return { ok: false, ms: 0, processMs: 0, importMs: null, cpuMs: null, rssMiB: null, rssBeforeMiB: null, summary: '', error: (error as Error).message }
   }
 }
 
@@ -164,6 +168,7 @@ async function measure(file: GeneratedIpa, tool: string, sample: () => Promise<S
     samples,
     ms: median(ok.map((s) => s.ms)),
     processMs: median(ok.map((s) => s.processMs)),
+    cpuMs: median(ok.filter((s) => s.cpuMs !== null).map((s) => s.cpuMs!)),
     // The worst peak seen: the claim is about the ceiling, not the typical run.
     rssMiB: ok.some((s) => s.rssMiB !== null) ? Math.max(...ok.map((s) => s.rssMiB ?? 0)) : null,
     rssBeforeMiB: median(ok.filter((s) => s.rssBeforeMiB !== null).map((s) => s.rssBeforeMiB!)),
@@ -220,7 +225,7 @@ out.push(`Load average (1 min) before/after: ${loadBefore.toFixed(2)} / ${loadAf
 out.push(`Bare Node process (no-op child) peak RSS: ${fmt(baseline.rssMiB, 1)} MiB — included in every RSS figure below.`, '')
 out.push(
   table(
-    ['file', 'tool', 'entries', 'cold ms', 'warm ms', 'process ms', 'import ms', 'RSS before', 'peak RSS MiB', 'call +RSS', 'MiB/s', 'result'],
+    ['file', 'tool', 'entries', 'cold ms', 'cold CPU ms', 'warm ms', 'process ms', 'import ms', 'RSS before', 'peak RSS MiB', 'call +RSS', 'MiB/s', 'result'],
     rows.map((row) => {
       const size = row.file.bytes / MiB
       const hashes = ['airstrip-hash', 'airstrip-sha256', 'sha256sum', 'openssl dgst'].includes(row.tool)
@@ -230,6 +235,7 @@ out.push(
         row.tool,
         String(row.file.entries),
         row.ms === null ? 'FAILED' : fmt(row.ms),
+        fmt(row.cpuMs),
         fmt(row.warmMs),
         fmt(row.processMs),
         fmt(importMs),
@@ -240,12 +246,13 @@ out.push(
         row.error ? `FAILED: ${row.error}` : row.summary.slice(0, 70),
       ]
     }),
-    [2, 3, 4, 5, 6, 7, 8, 9, 10],
+    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
   ),
 )
 out.push(
   '',
   '"cold ms": the first inspection call in a fresh child (no start-up/import), median of the runs; for sha256sum/openssl, the whole command.',
+  '"cold CPU ms": CPU time (user+system, all threads) of that call — steadier than wall time when the machine is busy.',
   '"warm ms": median of calls 2..N in one process (JIT warm, as in a long-running server). "RSS before": after imports, before the call;',
   '"peak RSS": the child\'s maxRSS after the cold call (worst run); "call +RSS": peak minus before. MiB/s: file size / cold time.',
   '',
@@ -262,6 +269,8 @@ for (const [file, byTool] of perFile) {
   const speedup = peer.ms !== null && meta.ms !== null ? peer.ms / meta.ms : null
   const speedupText = peer.ms === null ? `app-info-parser failed (${peer.error}); Airstrip ${fmt(meta.ms)} ms` : `${fmt(speedup, 1)}x (${fmt(peer.ms)} / ${fmt(meta.ms)} ms)`
   targets.push([size, 'metadata >= 20x faster than app-info-parser (cold)', speedupText, peer.ms === null ? 'n/a (peer failed)' : verdict(speedup !== null && speedup >= 20)])
+  const cpuSpeedup = peer.cpuMs !== null && meta.cpuMs !== null ? peer.cpuMs / meta.cpuMs : null
+  targets.push([size, 'metadata >= 20x less CPU than app-info-parser (cold)', `${fmt(cpuSpeedup, 1)}x (${fmt(peer.cpuMs)} / ${fmt(meta.cpuMs)} CPU ms)`, cpuSpeedup === null ? 'n/a' : verdict(cpuSpeedup >= 20)])
   const warmSpeedup = peer.warmMs !== null && meta.warmMs !== null ? peer.warmMs / meta.warmMs : null
   targets.push([size, 'metadata >= 20x faster than app-info-parser (warm)', `${fmt(warmSpeedup, 1)}x (${fmt(peer.warmMs)} / ${fmt(meta.warmMs)} ms)`, warmSpeedup === null ? 'n/a' : verdict(warmSpeedup >= 20)])
   const peak = Math.max(meta.rssMiB ?? Infinity, hash.rssMiB ?? Infinity)

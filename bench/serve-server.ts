@@ -5,7 +5,7 @@
  * Prints one JSON line on stdout once listening: { url, token, pid, dataDir, certPath, keyPath }.
  * Exits cleanly (app.close, then exit 0) on SIGTERM/SIGINT, so `--cpu-prof` profiles get written.
  *
- * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn]
+ * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin]
  */
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     port: { type: 'string', default: '0' },
     'log-level': { type: 'string', default: 'warn' },
+    'exit-with-stdin': { type: 'boolean', default: false },
   },
 })
 if (!values['data-dir']) throw new Error('--data-dir is required')
@@ -59,8 +60,8 @@ const shutdown = (): void => {
 }
 process.on('SIGTERM', shutdown)
 process.on('SIGINT', shutdown)
-// The parent going away closes our stdin: leave with it rather than linger.
-process.stdin.on('end', shutdown).on('error', shutdown).resume()
+// Started by the benchmark: its going away closes our stdin; leave with it rather than linger.
+if (values['exit-with-stdin']) process.stdin.on('end', shutdown).on('error', shutdown).resume()
 
 const certs = join(config.dataDir, 'certs')
 process.stdout.write(

@@ -40,10 +40,15 @@ export interface Visit {
   close(): Promise<void>
 }
 
-/** Opens `url` as the given visitor (the server's dev CA is not trusted by Chromium: errors ignored). */
-export async function visit(browser: Browser, url: string, options: BrowserContextOptions): Promise<Visit> {
-  const context = await browser.newContext({ ...options, ignoreHTTPSErrors: true })
+/**
+ * Opens `url` as the given visitor (the server's dev CA is not trusted by Chromium: errors ignored).
+ * `maxTouchPoints` emulates a multi-touch screen as an iPad reports it (Playwright's hasTouch gives 1).
+ */
+export async function visit(browser: Browser, url: string, options: BrowserContextOptions & { maxTouchPoints?: number }): Promise<Visit> {
+  const { maxTouchPoints, ...contextOptions } = options
+  const context = await browser.newContext({ ...contextOptions, ignoreHTTPSErrors: true })
   const page = await context.newPage()
+  if (maxTouchPoints) await (await context.newCDPSession(page)).send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints })
   const requests: string[] = []
   const messages: string[] = []
   const dialogs: string[] = []

@@ -8,6 +8,10 @@ import type { PageProblem } from './page-problems.ts'
 import { pageProblems } from './page-problems.ts'
 
 /** What the server knows when rendering an install page; URLs are built by the caller (public-urls). */
+/** Shown on every page when Airstrip serves plain HTTP: iOS installs only over HTTPS. */
+export const INSECURE_HTTP_BANNER =
+  'This server is served over plain HTTP: iOS will refuse to install the app. It must be served over HTTPS with a trusted certificate.'
+
 export interface InstallPageInput {
   app: AppRecord
   build: BuildRecord
@@ -113,7 +117,7 @@ export function installPageModel(input: InstallPageInput): InstallPageModel {
     qrText: input.urls.installPage,
     openInSafari: openInSafariMessage(client),
     wrongPlatform: wrongPlatformMessage(client),
-    insecureBanner: input.insecureHttp ? 'This server is served over plain HTTP: iOS will refuse to install the app. It must be served over HTTPS with a trusted certificate.' : null,
+    insecureBanner: input.insecureHttp ? INSECURE_HTTP_BANNER : null,
     afterTap: canInstall ? steps.afterTap : [],
     afterInstall: steps.afterInstall,
     urls: input.urls,

@@ -1,6 +1,6 @@
 import type { Services } from '../app.ts'
 import { dateLabel, relativeTime, versionLabel } from '../ota/install-labels.ts'
-import type { InstallPageModel } from '../ota/install-page.ts'
+import { INSECURE_HTTP_BANNER, type InstallPageModel } from '../ota/install-page.ts'
 import type { PageProblem } from '../ota/page-problems.ts'
 import type { AppSummary } from '../store/records.ts'
 import { CA_TRUST_STEPS } from '../tls/ca-profile.ts'
@@ -12,9 +12,6 @@ import { PAGE_CSS } from './render.ts'
  * its data into labels and links, so the templates hold nothing but loops and conditionals.
  */
 
-/** Shown on every page when Airstrip serves plain HTTP (the same words as the install page model's). */
-export const INSECURE_HTTP_BANNER =
-  'This server is served over plain HTTP: iOS will refuse to install the app. It must be served over HTTPS with a trusted certificate.'
 
 /** The frame every page shares. */
 export interface LayoutView {

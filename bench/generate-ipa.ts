@@ -43,7 +43,7 @@ const ICON_FIXTURE = join(ROOT, 'test/fixtures/misc/pngdefry-60@2x.png')
 const SIGNED_IPA_FIXTURE = join(ROOT, 'test/fixtures/ipa/bitbar-sample-latest-iOS.ipa')
 const SIGNED_EXECUTABLE = 'Payload/BitBarSample.app/BitBarSample'
 const SIGNED_PROFILE = 'Payload/BitBarSample.app/embedded.mobileprovision'
-/** A fixed mtime keeps output deterministic apart from nothing: the payload is AES-CTR keystream. */
+/** A fixed mtime (and a keystream payload) makes the output byte-for-byte reproducible. */
 const MTIME = new Date('2025-06-01T12:00:00Z')
 /** Random payload is cut out of one pool: cheap, and incompressible for deflate (32 KiB window). */
 const POOL_BYTES = 64 * MiB

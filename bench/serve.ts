@@ -15,10 +15,11 @@
  * against the baseline measured in the same run; it never fails on them.
  *
  * Usage: npm run bench:serve [-- --phases 1,2,3,4 --runs 5 --upload-runs 3 --duration 10
- *          --load wrk|autocannon --nginx-workers 1 --concurrency 200 --profile --keep]
+ *          --load wrk|autocannon --nginx-workers 1 --concurrency 200 --profile --keep --wait-idle 0]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -30,6 +31,7 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '..')
 const SERVER = join(HERE, 'serve-server.ts')
 const CLIENT = join(HERE, 'serve-client.ts')
+const FLOOR = join(HERE, 'serve-floor.ts')
 const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js')
 const MiB = 1024 * 1024
 
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     'skip-nginx-concurrent': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'wait-idle': { type: 'string', default: '0' },
   },
 })
 const PHASES = new Set(args.phases.split(',').map((p) => Number(p.trim())))
@@ -185,23 +188,23 @@ interface Airstrip {
   stop(): Promise<void>
 }
 
-/** Starts the launcher; pass the previous port on a restart so signed URLs (which name it) stay valid. */
-async function startAirstrip(dataDir: string, port = 0): Promise<Airstrip> {
-  const nodeFlags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
-  const child = spawn(process.execPath, [...nodeFlags, SERVER, '--data-dir', dataDir, '--port', String(port), '--log-level', args['log-level'], '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'pipe'] })
+/** Spawns a node child that prints one JSON line once ready; stop() sends SIGTERM (SIGKILL after 15 s). */
+async function startJsonChild<T extends { url: string }>(label: string, argv: string[]): Promise<T & { pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] })
   children.add(child)
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(chunk.replace(/^/gm, '[airstrip] ')))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(chunk.replace(/^(?=.)/gm, `[${label}] `)))
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Airstrip did not start within 60 s')), 60_000)
-    createInterface({ input: child.stdout! }).once('line', (first) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start within 60 s`)), 60_000)
+    // Only a JSON line counts: node flags such as --trace-gc also print to stdout.
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      if (!text.startsWith('{')) return
       clearTimeout(timer)
-      resolve(first)
+      resolve(text)
     })
-    child.once('exit', (code) => reject(new Error(`Airstrip exited with ${code} before listening`)))
+    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before listening`)))
   })
-  const info = JSON.parse(line) as Omit<Airstrip, 'stop'>
   return {
-    ...info,
+    ...(JSON.parse(line) as T),
     pid: child.pid!,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
@@ -215,6 +218,17 @@ async function startAirstrip(dataDir: string, port = 0): Promise<Airstrip> {
   }
 }
 
+/** Starts the launcher; pass the previous port on a restart so signed URLs (which name it) stay valid. */
+function startAirstrip(dataDir: string, port = 0): Promise<Airstrip> {
+  const nodeFlags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
+  return startJsonChild<Airstrip>('airstrip', [...nodeFlags, SERVER, '--data-dir', dataDir, '--port', String(port), '--log-level', args['log-level'], '--exit-with-stdin'])
+}
+
+/** A reference server (bench/serve-floor.ts): plain node:https or fastify, same certificate, no Airstrip. */
+function startFloor(mode: 'node' | 'fastify', airstrip: Airstrip, manifest: string, ipa: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  return startJsonChild(`floor-${mode}`, [FLOOR, '--mode', mode, '--cert', airstrip.certPath, '--key', airstrip.keyPath, '--manifest', manifest, '--ipa', ipa])
+}
+
 interface Nginx {
   url: string
   pid: number
@@ -225,6 +239,7 @@ interface Nginx {
 async function startNginx(binary: string, prefix: string, www: string, certPath: string, keyPath: string): Promise<Nginx> {
   const port = await freePort()
   mkdirSync(join(prefix, 'logs'), { recursive: true })
+  mkdirSync(join(prefix, 'put'), { recursive: true })
   const temp = (name: string): string => `${name}_temp_path ${join(prefix, name)};`
   const conf = join(prefix, 'nginx.conf')
   writeFileSync(
@@ -252,6 +267,8 @@ http {
     ssl_certificate_key ${keyPath};
     ssl_protocols TLSv1.2 TLSv1.3;
     root ${www};
+    # Phase 3's reference: an HTTPS upload written to disk (temp file, then renamed into place).
+    location /upload/ { root ${join(prefix, 'put')}; dav_methods PUT; create_full_put_path on; client_max_body_size 0; }
   }
 }
 `,
@@ -428,6 +445,7 @@ function printTable(): void {
   console.log(line(header))
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
   for (const row of rows) console.log(line(row))
+  console.log(`${'-'.repeat(widths.reduce((a, b) => a + b + 3, -3))}\nRSS rows: "ratio" is the growth over the server's own RSS when idle just after start; "ref" rows are context, not goals.`)
   if (notes.length) console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`)
 }
 
@@ -447,6 +465,14 @@ if (PHASES.has(2) && loadTool === 'wrk' && !(await ensureTool('wrk', ['wrk']))) 
 const downloadIpa = PHASES.has(1) || PHASES.has(2) ? await ensureIpa(defaultParams(parseSize(args['download-size'])), log) : null
 const uploadIpa = PHASES.has(3) ? await ensureIpa(defaultParams(parseSize(args['upload-size'])), log) : null
 const concurrentIpa = PHASES.has(4) ? await ensureIpa(defaultParams(parseSize(args['concurrent-size'])), log) : null
+
+// Other work on the machine (2 cores here) skews every figure: optionally wait for it to calm down.
+const idleDeadline = Date.now() + Number(args['wait-idle']) * 1000
+while (loadavg()[0]! > availableParallelism() / 2 && Date.now() < idleDeadline) {
+  log(`waiting for the machine to calm down (load ${loadavg()[0]!.toFixed(2)}) ...`)
+  await sleep(15_000)
+}
+const loadBefore = loadavg()[0]!
 
 mkdirSync(WORK_DIR, { recursive: true })
 const runDir = mkdtempSync(join(WORK_DIR, 'serve-run-'))
@@ -480,27 +506,36 @@ try {
 
   if (PHASES.has(1)) {
     const build = served.get('download')!
-    log(`phase 1: single-stream download of ${fmt(build.size / MiB)} MiB, ${RUNS} runs each (after one warm-up) ...`)
-    const a: number[] = []
-    const b: number[] = []
-    await curlDownload(build.ipaUrl)
-    await curlDownload(`${nginx.url}/download.ipa`)
+    const floor = await startFloor('node', airstrip, join(www, 'manifest.plist'), join(www, 'download.ipa'))
+    log(`phase 1: single-stream download of ${fmt(build.size / MiB)} MiB, ${RUNS} runs each (after one warm-up), interleaved ...`)
+    const targets = { airstrip: build.ipaUrl, nginx: `${nginx.url}/download.ipa`, floor: `${floor.url}/download.ipa` }
+    const speeds: Record<keyof typeof targets, number[]> = { airstrip: [], nginx: [], floor: [] }
+    for (const url of Object.values(targets)) await curlDownload(url)
     for (let i = 0; i < RUNS; i++) {
-      const mine = await curlDownload(build.ipaUrl)
-      const theirs = await curlDownload(`${nginx.url}/download.ipa`)
-      if (mine.bytes !== build.size || theirs.bytes !== build.size) throw new Error(`short download: ${mine.bytes} / ${theirs.bytes} of ${build.size}`)
-      a.push(mine.mibPerSecond)
-      b.push(theirs.mibPerSecond)
+      for (const [name, url] of Object.entries(targets) as [keyof typeof targets, string][]) {
+        const got = await curlDownload(url)
+        if (got.bytes !== build.size) throw new Error(`short download from ${name}: ${got.bytes} of ${build.size}`)
+        speeds[name].push(got.mibPerSecond)
+      }
     }
-    log(`  Airstrip MiB/s: ${a.map((x) => fmt(x, 0)).join(', ')}; nginx: ${b.map((x) => fmt(x, 0)).join(', ')}`)
-    const ratio = median(a) / median(b)
+    await floor.stop()
+    for (const [name, list] of Object.entries(speeds)) log(`  ${name} MiB/s: ${list.map((x) => fmt(x, 0)).join(', ')}`)
+    const ratio = median(speeds.airstrip) / median(speeds.nginx)
     rows.push({
       measurement: `1. .ipa download ${fmt(build.size / MiB, 0)} MiB, 1 stream (MiB/s, median of ${RUNS})`,
-      airstrip: fmt(median(a)),
-      baseline: fmt(median(b)),
+      airstrip: fmt(median(speeds.airstrip)),
+      baseline: fmt(median(speeds.nginx)),
       ratio: `${fmt(ratio, 2)}x`,
       goal: '>= 0.8x',
       met: verdict(ratio >= 0.8),
+    })
+    rows.push({
+      measurement: '   ref: bare node:https + fs.createReadStream (1 MiB)',
+      airstrip: fmt(median(speeds.floor)),
+      baseline: fmt(median(speeds.nginx)),
+      ratio: `${fmt(median(speeds.floor) / median(speeds.nginx), 2)}x`,
+      goal: '(info)',
+      met: '',
     })
   }
 
@@ -508,15 +543,25 @@ try {
     const build = served.get('download')!
     const manifestBytes = statSync(join(www, 'manifest.plist')).size
     log(`phase 2: manifest (${manifestBytes} B) with ${loadTool}, ${CONNECTIONS} connections, ${DURATION} s each after 3 s warm-up ...`)
-    await loadTest(loadTool, build.manifestUrl, 3)
-    const mine = await loadTest(loadTool, build.manifestUrl, DURATION)
-    await loadTest(loadTool, `${nginx.url}/manifest.plist`, 3)
-    const theirs = await loadTest(loadTool, `${nginx.url}/manifest.plist`, DURATION)
-    log(`  Airstrip: ${JSON.stringify(mine)}\n  nginx:    ${JSON.stringify(theirs)}`)
-    if (mine.non2xx || mine.errors || theirs.non2xx || theirs.errors) notes.push(`phase 2 saw errors: Airstrip ${mine.non2xx} non-2xx / ${mine.errors} socket errors; nginx ${theirs.non2xx} / ${theirs.errors}`)
+    const measure = async (url: string): Promise<LoadResult> => {
+      await loadTest(loadTool, url, 3)
+      return loadTest(loadTool, url, DURATION)
+    }
+    const mine = await measure(build.manifestUrl)
+    const theirs = await measure(`${nginx.url}/manifest.plist`)
+    const floors: Record<string, LoadResult> = {}
+    for (const mode of ['node', 'fastify'] as const) {
+      const floor = await startFloor(mode, airstrip, join(www, 'manifest.plist'), join(www, 'download.ipa'))
+      floors[mode] = await measure(`${floor.url}/manifest.plist`)
+      await floor.stop()
+    }
+    log(`  Airstrip: ${JSON.stringify(mine)}\n  nginx:    ${JSON.stringify(theirs)}\n  node:     ${JSON.stringify(floors.node)}\n  fastify:  ${JSON.stringify(floors.fastify)}`)
+    for (const [name, r] of Object.entries({ Airstrip: mine, nginx: theirs, ...floors })) {
+      if (r.non2xx || r.errors) notes.push(`phase 2: ${name} saw ${r.non2xx} non-2xx answers and ${r.errors} socket errors`)
+    }
     const ratio = mine.rps / theirs.rps
     rows.push({
-      measurement: `2. manifest req/s, ${CONNECTIONS} conns (${loadTool}, ${DURATION} s)`,
+      measurement: `2. manifest req/s, ${CONNECTIONS} conns (${loadTool}, ${DURATION} s, ${manifestBytes} B)`,
       airstrip: fmt(mine.rps, 0),
       baseline: fmt(theirs.rps, 0),
       ratio: `${fmt(ratio, 2)}x`,
@@ -527,10 +572,21 @@ try {
       measurement: '   manifest p99 latency (ms)',
       airstrip: fmt(mine.p99Ms, 2),
       baseline: fmt(theirs.p99Ms, 2),
-      ratio: `${fmt(mine.p99Ms / theirs.p99Ms, 2)}x`,
+      ratio: `${fmt(mine.p99Ms / theirs.p99Ms, 1)}x`,
       goal: '< 20 ms',
       met: verdict(mine.p99Ms < 20),
     })
+    for (const [mode, label] of [['node', 'bare node:https, constant body'], ['fastify', 'fastify route, constant body']] as const) {
+      const r = floors[mode]!
+      rows.push({
+        measurement: `   ref: ${label} (req/s; p99 ${fmt(r.p99Ms, 2)} ms)`,
+        airstrip: fmt(r.rps, 0),
+        baseline: fmt(theirs.rps, 0),
+        ratio: `${fmt(r.rps / theirs.rps, 2)}x`,
+        goal: '(info)',
+        met: '',
+      })
+    }
   }
 
   if (PHASES.has(3)) {
@@ -538,58 +594,63 @@ try {
     // A fresh server process: its VmHWM is then this workload's peak, not an earlier phase's.
     await airstrip.stop()
     airstrip = await startAirstrip(dataDir, Number(new URL(airstrip.url).port))
+    await sleep(500)
     const idle = readStatus(airstrip.pid)
-    log(`phase 3: upload + ingest of ${fmt(ipa.bytes / MiB)} MiB vs cp, ${UPLOAD_RUNS} runs each (server restarted, idle RSS ${fmt((idle?.rssKiB ?? 0) / 1024)} MiB) ...`)
+    log(`phase 3: upload + ingest of ${fmt(ipa.bytes / MiB)} MiB vs cp and nginx PUT, 1 warm-up + ${UPLOAD_RUNS} runs each (server restarted, idle RSS ${fmt((idle?.rssKiB ?? 0) / 1024)} MiB) ...`)
     const target = join(runDir, 'cp-target.ipa')
-    const uploads: number[] = []
-    const cps: number[] = []
-    const cpSyncs: number[] = []
+    const putTarget = join(runDir, 'nginx', 'put', 'upload', 'bench.ipa')
+    const times = { upload: [] as number[], cp: [] as number[], cpSync: [] as number[], put: [] as number[] }
     const sampler = sampleRss(() => [airstrip.pid])
-    for (let i = 0; i < UPLOAD_RUNS; i++) {
-      await run('sync', [], 300_000) // no earlier writeback in either measurement
-      uploads.push((await uploadWithCurl(airstrip, ipa.path)).ms)
+    for (let i = 0; i <= UPLOAD_RUNS; i++) {
+      const counted = i > 0 // the first round warms the page cache and the guest's memory
+      await run('sync', [], 300_000) // no earlier writeback in any measurement
+      const upload = await uploadWithCurl(airstrip, ipa.path)
       await run('sync', [], 300_000)
       const copy = await run('cp', [ipa.path, target], 300_000)
       if (copy.code !== 0) throw new Error(`cp failed: ${copy.stderr}`)
       const flush = await run('sync', [target], 300_000)
-      cps.push(copy.ms)
-      cpSyncs.push(copy.ms + flush.ms)
       rmSync(target)
+      await run('sync', [], 300_000)
+      const put = await run('curl', ['-sS', '-k', '-T', ipa.path, '-H', 'expect:', '--max-time', '900', '-o', '/dev/null', '-w', '%{http_code}', `${nginx.url}/upload/bench.ipa`], 960_000)
+      if (!['201', '204'].includes(put.stdout.trim()) || statSync(putTarget).size !== ipa.bytes) throw new Error(`nginx PUT answered ${put.stdout} ${put.stderr}`)
+      rmSync(putTarget)
+      if (!counted) continue
+      times.upload.push(upload.ms)
+      times.cp.push(copy.ms)
+      times.cpSync.push(copy.ms + flush.ms)
+      times.put.push(put.ms)
     }
     const rss = sampler.stop()
-    log(`  upload ms: ${uploads.map((x) => fmt(x, 0)).join(', ')}; cp ms: ${cps.map((x) => fmt(x, 0)).join(', ')}; cp + fsync ms: ${cpSyncs.map((x) => fmt(x, 0)).join(', ')}`)
-    const ratio = median(uploads) / median(cps)
-    rows.push({
-      measurement: `3. upload + ingest ${fmt(ipa.bytes / MiB, 0)} MiB vs cp (s, median of ${UPLOAD_RUNS})`,
-      airstrip: fmt(median(uploads) / 1000, 2),
-      baseline: fmt(median(cps) / 1000, 2),
-      ratio: `${fmt(ratio, 2)}x`,
-      goal: '<= 2x',
-      met: verdict(ratio <= 2),
+    for (const [name, list] of Object.entries(times)) log(`  ${name} ms: ${list.map((x) => fmt(x, 0)).join(', ')}`)
+    const up = median(times.upload)
+    const row = (measurement: string, baseline: number, goal: string, met: string): Row => ({
+      measurement,
+      airstrip: fmt(up / 1000, 2),
+      baseline: fmt(baseline / 1000, 2),
+      ratio: `${fmt(up / baseline, 2)}x`,
+      goal,
+      met,
     })
-    rows.push({
-      measurement: '   same, vs cp + fsync (Airstrip fsyncs before commit)',
-      airstrip: fmt(median(uploads) / 1000, 2),
-      baseline: fmt(median(cpSyncs) / 1000, 2),
-      ratio: `${fmt(median(uploads) / median(cpSyncs), 2)}x`,
-      goal: '(info)',
-      met: '',
-    })
+    rows.push(row(`3. upload + ingest ${fmt(ipa.bytes / MiB, 0)} MiB vs cp (s, median of ${UPLOAD_RUNS})`, median(times.cp), '<= 2x', verdict(up / median(times.cp) <= 2)))
+    rows.push(row('   ref: vs cp + fsync (Airstrip fsyncs the blob)', median(times.cpSync), '(info)', ''))
+    rows.push(row('   ref: vs nginx WebDAV PUT, same curl -T, HTTPS', median(times.put), '(info)', ''))
     rows.push({
       measurement: '   server peak RSS during uploads (MiB, VmHWM)',
       airstrip: fmt(rss.hwmMiB),
       baseline: '-',
-      ratio: '',
+      ratio: `+${fmt(rss.hwmMiB - (idle?.rssKiB ?? 0) / 1024)}`,
       goal: '< 150 MiB',
       met: verdict(rss.hwmMiB < 150),
     })
-    notes.push(`phase 3: ${fmt(ipa.bytes / MiB / (median(uploads) / 1000), 0)} MiB/s upload + ingest; server idle RSS before ${fmt((idle?.rssKiB ?? 0) / 1024)} MiB, sampled peak ${fmt(rss.peakSampledMiB)} MiB`)
+    notes.push(`phase 3: Airstrip idle RSS ${fmt((idle?.rssKiB ?? 0) / 1024)} MiB just after start, sampled peak ${fmt(rss.peakSampledMiB)} MiB`)
+    notes.push(`phase 3: Airstrip ${fmt(ipa.bytes / MiB / (up / 1000), 0)} MiB/s upload + ingest, nginx PUT ${fmt(ipa.bytes / MiB / (median(times.put) / 1000), 0)} MiB/s, cp ${fmt(ipa.bytes / MiB / (median(times.cp) / 1000), 0)} MiB/s`)
   }
 
   if (PHASES.has(4)) {
     const build = served.get('concurrent')!
     await airstrip.stop()
     airstrip = await startAirstrip(dataDir, Number(new URL(airstrip.url).port))
+    await sleep(500)
     const idle = readStatus(airstrip.pid)
     // The signed URL names the build, not the process: the restarted server honours it (same secret).
     log(`phase 4: ${CONCURRENCY} concurrent downloads of ${fmt(build.size / MiB)} MiB (server restarted, idle RSS ${fmt((idle?.rssKiB ?? 0) / 1024)} MiB) ...`)
@@ -607,8 +668,8 @@ try {
     rows.push({
       measurement: `4. ${CONCURRENCY} x ${fmt(build.size / MiB, 0)} MiB concurrent: server peak RSS (MiB)`,
       airstrip: fmt(mine.hwmMiB),
-      baseline: theirs ? `${fmt(theirs.hwmMiB)} (workers)` : '-',
-      ratio: '',
+      baseline: theirs ? `nginx ${fmt(theirs.hwmMiB)}` : '-',
+      ratio: `+${fmt(mine.hwmMiB - (idle?.rssKiB ?? 0) / 1024)}`,
       goal: '< 250 MiB',
       met: verdict(mine.hwmMiB < 250),
     })
@@ -641,5 +702,6 @@ try {
   if (args.profile) log(`CPU profiles in ${PROFILE_DIR}`)
 }
 
-console.log(`\nAirstrip vs ${nginxVersion.replace(/^nginx version: /, '')} (${NGINX_WORKERS} worker, HTTPS, same certificate, sendfile on); node ${process.version}; ${curlVersion?.split(' ').slice(0, 2).join(' ')}\n`)
+console.log(`\nload average (1 min) ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at the end; ${availableParallelism()} cores`)
+console.log(`Airstrip vs ${nginxVersion.replace(/^nginx version: /, '')} (${NGINX_WORKERS} worker, HTTPS, same certificate, sendfile on); node ${process.version}; ${curlVersion?.split(' ').slice(0, 2).join(' ')}\n`)
 printTable()

@@ -11,6 +11,8 @@ export interface RandomAccessSource {
   readonly size: number
   /** Exactly `length` bytes at `offset`; rejects when fewer are available. */
   read(offset: number, length: number): Promise<Buffer>
+  /** Reads up to `buffer.length` bytes at `position` into `buffer` (reused by callers that scan); returns the count. */
+  readInto(buffer: Buffer, position: number): Promise<number>
   /** The bytes in [start, end) as a stream. */
   stream(start: number, end: number): Readable
   close(): Promise<void>
@@ -48,6 +50,11 @@ class FileSource implements RandomAccessSource {
       filled += bytesRead
     }
     return buffer
+  }
+
+  async readInto(buffer: Buffer, position: number): Promise<number> {
+    const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, position)
+    return bytesRead
   }
 
   stream(start: number, end: number): Readable {

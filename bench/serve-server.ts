@@ -7,11 +7,11 @@
  *
  * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin]
  */
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
+import { freePort } from '../test/support/server.ts'
 
 const { values } = parseArgs({
   options: {
@@ -23,17 +23,6 @@ const { values } = parseArgs({
 })
 if (!values['data-dir']) throw new Error('--data-dir is required')
 
-/** A free loopback port: the public URL (and so the dev certificate) must name it before listening. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
 
 const port = Number(values.port) || (await freePort())
 const config = loadConfig({

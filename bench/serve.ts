@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { ClientResult } from './serve-client.ts'
 import { WORK_DIR, defaultParams, ensureIpa, parseSize } from './generate-ipa.ts'
+import { freePort } from '../test/support/server.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '..')
@@ -309,18 +310,6 @@ http {
       children.delete(child)
     },
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
 }
 
 // ---------------------------------------------------------------------------------------------

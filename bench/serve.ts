@@ -217,15 +217,7 @@ async function startJsonChild<T extends { url: string }>(label: string, argv: st
   return {
     ...(JSON.parse(line) as T),
     pid: child.pid!,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-      children.delete(child)
-    },
+    stop: () => stopChild(child),
   }
 }
 
@@ -300,15 +292,7 @@ http {
     url,
     pid: child.pid!,
     workers: () => childPids(child.pid!),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-      children.delete(child)
-    },
+    stop: () => stopChild(child),
   }
 }
 
@@ -704,3 +688,14 @@ try {
 console.log(`\nload average (1 min) ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at the end; ${availableParallelism()} cores`)
 console.log(`Airstrip vs ${nginxVersion.replace(/^nginx version: /, '')} (${NGINX_WORKERS} worker, HTTPS, same certificate, sendfile on); node ${process.version}; ${curlVersion?.split(' ').slice(0, 2).join(' ')}\n`)
 printTable()
+
+/** SIGTERM, then SIGKILL after 15 s; resolves once the child has exited. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  await exited
+  clearTimeout(timer)
+  children.delete(child)
+}

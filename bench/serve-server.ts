@@ -5,7 +5,9 @@
  * Prints one JSON line on stdout once listening: { url, token, pid, dataDir, certPath, keyPath }.
  * Exits cleanly (app.close, then exit 0) on SIGTERM/SIGINT, so `--cpu-prof` profiles get written.
  *
- * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin]
+ * --memory-log <ms> prints process.memoryUsage() (MiB) to stderr at that interval, to see where RSS goes.
+ *
+ * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin] [--memory-log 1000]
  */
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     'log-level': { type: 'string', default: 'warn' },
     'exit-with-stdin': { type: 'boolean', default: false },
+    'memory-log': { type: 'string', default: '0' },
   },
 })
 if (!values['data-dir']) throw new Error('--data-dir is required')
@@ -51,6 +54,14 @@ process.on('SIGTERM', shutdown)
 process.on('SIGINT', shutdown)
 // Started by the benchmark: its going away closes our stdin; leave with it rather than linger.
 if (values['exit-with-stdin']) process.stdin.on('end', shutdown).on('error', shutdown).resume()
+
+const memoryLogMs = Number(values['memory-log'])
+if (memoryLogMs > 0) {
+  setInterval(() => {
+    const usage = Object.entries(process.memoryUsage()).map(([key, bytes]) => `${key} ${(bytes / 1048576).toFixed(1)}`)
+    process.stderr.write(`memory MiB: ${usage.join(', ')}\n`)
+  }, memoryLogMs).unref()
+}
 
 const certs = join(config.dataDir, 'certs')
 process.stdout.write(

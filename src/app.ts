@@ -10,9 +10,24 @@ import { registerRoutes } from './server/routes.ts'
 import { registerSecurityHeaders } from './server/security-headers.ts'
 import type { BlobStore } from './store/blob-store.ts'
 import { openDatabase } from './store/database.ts'
-import { createFsBlobStore } from './store/fs-blob-store.ts'
+import { databaseLocation, openBlobStore } from './store/open-stores.ts'
+import { sharedSecret } from './store/shared-secrets.ts'
+import { createIpaUrlResolver, type IpaUrlResolver } from './server/ipa-download-url.ts'
 import { createSqliteMetaStore, type MetaStore } from './store/meta-store.ts'
 import { ensureDevCertificates } from './tls/dev-certificates.ts'
+import { notifyDeviceEnrollments } from './notify/device-enrollments.ts'
+import { createNotificationService, type NotificationService, type NotificationServiceDeps } from './notify/notification-service.ts'
+import { createSecretBox, loadSecretBox } from './notify/secret-box.ts'
+import { createSqliteNotificationStore } from './store/notifications.ts'
+import { createDeviceService, profileSigningFromTls, type DeviceService } from './devices/device-service.ts'
+import { createSqlDeviceStore } from './store/devices.ts'
+import { loggerOptions, requestId } from './ops/logging.ts'
+import { createOperations, type Operations } from './ops/operations.ts'
+import { registerHttpsLifecycle } from './server/https-lifecycle.ts'
+import { registerRequestMetrics } from './server/request-metrics.ts'
+import { prepareAcme, type AcmeManager } from './tls/acme-manager.ts'
+import { fixedTlsState } from './tls/tls-state.ts'
+import type { TlsOptions } from 'node:tls'
 
 /** Everything routes need, injected (tests set the clock to make links expire). */
 export interface Services {
@@ -24,10 +39,22 @@ export interface Services {
   now: () => Date
   /** The dev CA certificate (DER) when Airstrip made its own TLS certificate. */
   devCaDer: Buffer | null
+  /** Readiness, metrics, the certificate in service (src/ops). */
+  ops: Operations
+  /** Device enrolment, the device list, App Store Connect; `devices.onEnrolled(…)` for `device.enrolled`. */
+  devices: DeviceService
+  /** Testers, groups, webhooks and the delivery outbox (src/notify); its worker runs while the app does. */
+  notifications: NotificationService
+  /** The .ipa URL manifests name: the signed proxied link, or a presigned object-store URL (src/server/ipa-download-url.ts). */
+  ipaUrl: IpaUrlResolver
 }
 
 export interface AppOptions {
   now?: () => Date
+  /** Tests: other senders, a short lease or poll interval for the notification worker. */
+  notify?: NotificationServiceDeps['overrides']
+  /** Tests: App Store Connect at a local https origin, with its CA. */
+  appStoreConnectEndpoint?: { baseUrl: string; ca?: string }
 }
 
 export interface App {
@@ -43,14 +70,16 @@ export interface App {
 export async function createApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? (() => new Date())
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
-  const db = await openDatabase(join(config.dataDir, 'airstrip.db'))
+  const db = await openDatabase(databaseLocation(config.storage, config.dataDir))
   const meta = createSqliteMetaStore(db)
-  const blobs = createFsBlobStore(join(config.dataDir, 'blobs'))
+  const blobs = await openBlobStore(config.storage, config.dataDir)
   await blobs.cleanTemp(60 * 60 * 1000)
-  const signer = createUrlSigner({ secret: await loadOrCreateSecret(config.dataDir), now })
+  // Instances sharing PostgreSQL share their keys through it: a link minted by one verifies on all.
+  const signer = createUrlSigner({ secret: config.storage.databaseUrl ? await sharedSecret(db, 'url-signing') : await loadOrCreateSecret(config.dataDir), now })
   const urls = createPublicUrls(config.publicUrl)
 
-  let https: { cert: string; key: string; minVersion: 'TLSv1.2' } | null = null
+  let https: TlsOptions | null = null
+  let acme: AcmeManager | null = null
   let devCaDer: Buffer | null = null
   if (config.tls.mode === 'files') {
     https = { cert: await readFile(config.tls.certPath, 'utf8'), key: await readFile(config.tls.keyPath, 'utf8'), minVersion: 'TLSv1.2' }
@@ -59,15 +88,16 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     const dev = await ensureDevCertificates(join(config.dataDir, 'certs'), hosts)
     https = { cert: dev.certPem, key: dev.keyPem, minVersion: 'TLSv1.2' }
     devCaDer = dev.caCertDer
+  } else if (config.tls.mode === 'acme') {
+    acme = await prepareAcme({ ...config.tls, certsDir: join(config.dataDir, 'certs'), httpChallenges: config.httpPort !== null })
+    https = acme.tls.serverOptions
   }
 
   const server = Fastify({
     ...(https ? { https } : {}),
-    logger: {
-      level: config.logLevel,
-      // Signed tokens are credentials: keep them out of the logs.
-      serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactTokens(req.url), remoteAddress: req.ip }) },
-    },
+    // Signed tokens are credentials: keep them out of the logs (and every other secret: src/ops/logging.ts).
+    logger: loggerOptions(config.logLevel, redactTokens),
+    genReqId: requestId,
     trustProxy: config.trustProxy,
     // Signed tokens travel in the path (iOS's installer sends no cookies): allow them whole.
     routerOptions: { maxParamLength: 1024 },
@@ -80,18 +110,36 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance
-  const services: Services = { config, meta, blobs, signer, urls, now, devCaDer }
-  registerSecurityHeaders(server, { hsts: config.tls.mode === 'files' })
+  const tlsState = acme ?? fixedTlsState(typeof https?.cert === 'string' ? https.cert : null, config.tls.mode === 'files' ? 'files' : 'dev')
+  const ops = createOperations({ config, db, blobsRoot: join(config.dataDir, 'blobs'), tls: tlsState, acme, now })
+  // ACME certificates renew while running: profiles stay unsigned there until the current pair is exposed.
+  const profileSigning = config.tls.mode === 'acme' ? null : profileSigningFromTls(https, devCaDer)
+  const devices = await createDeviceService({
+    config: config.devices, store: createSqlDeviceStore(db), signer, urls, now, profileSigning: () => profileSigning,
+    ...(options.appStoreConnectEndpoint ? { appStoreConnectEndpoint: options.appStoreConnectEndpoint } : {}),
+    logError: (error, message) => server.log.error({ err: error }, message),
+  })
+  const notifications = createNotificationService({
+    store: createSqliteNotificationStore(db, { now }), secrets: config.storage.databaseUrl ? createSecretBox(await sharedSecret(db, 'notify-secret-box')) : await loadSecretBox(config.dataDir), config: config.notify, urls, meta, blobs, now,
+    log: server.log.child({ component: 'notify' }), ...(options.notify ? { overrides: options.notify } : {}),
+  })
+  notifyDeviceEnrollments(devices, notifications)
+  const services: Services = { config, meta, blobs, signer, urls, now, devCaDer, ops, devices, notifications, ipaUrl: createIpaUrlResolver(config, blobs) }
+  registerSecurityHeaders(server, { hsts: config.tls.mode === 'files' || config.tls.mode === 'acme' })
+  registerRequestMetrics(server, ops.metrics)
+  registerHttpsLifecycle(server, config, acme)
   server.setErrorHandler(handleError)
   server.setNotFoundHandler(handleNotFound)
   await registerRoutes(server, services)
   if (config.trustProxy) warnOnForwardedMismatch(server, config.publicUrl)
+  notifications.start()
 
   return {
     server,
     services,
     async close() {
       await server.close()
+      await notifications.stop()
       await meta.close()
     },
   }
@@ -115,7 +163,7 @@ async function loadOrCreateSecret(dataDir: string): Promise<Buffer> {
 
 /** Paths that carry a signed token, with the token replaced. */
 export function redactTokens(url: string): string {
-  return url.replace(/^\/(m|d|icon)\/[^/?]+/, '/$1/<token>')
+  return url.replace(/^\/(m|d|icon|enroll)\/[^/?]+/, '/$1/<token>')
 }
 
 /**

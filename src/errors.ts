@@ -35,6 +35,38 @@ export const ERROR_CODES = {
   // Signed URLs (manifest, .ipa, icons, enrolment)
   'token-invalid': 'the link is invalid',
   'token-expired': 'the link has expired; open the install page again for a fresh one',
+  // Diagnosing a deployment (`airstrip doctor`): reading a remote .ipa over HTTP Range requests
+  'remote-read-failed': 'the remote file could not be read (network failure, or an answer that breaks HTTP rules)',
+  'remote-read-limit': 'reading the remote file hit a size or time limit',
+  'usage-error': 'the command line is not valid',
+  // Devices (UDID enrolment, device list, App Store Connect)
+  'invalid-device-response': 'the device response is not a CMS-signed plist with a UDID',
+  'invalid-udid': 'not a device UDID (40 hex characters, or 8 + 16 hex separated by "-")',
+  'device-signature-invalid': 'the device response is not signed by a device certificate from the configured device CA',
+  'challenge-mismatch': 'the device answered with a challenge this enrolment did not issue',
+  'enrollment-expired': 'this enrolment has expired; open the enrolment page again',
+  'enrollment-used': 'this enrolment has already been completed; open the enrolment page again to enrol another device',
+  'invite-not-found': 'no such enrolment link (it may have been revoked)',
+  'device-not-found': 'no such device',
+  'app-store-connect-not-configured': 'App Store Connect is not configured (--asc-issuer-id, --asc-key-id, --asc-key)',
+  'app-store-connect-failed': 'App Store Connect did not answer as expected',
+  // Delivery from the command line (`airstrip upload`, `airstrip export`): client side, no HTTP status
+  'upload-refused': 'the server refused the upload',
+  'upload-failed': 'the upload did not complete (network or server failure)',
+  'invalid-base-url': 'the base URL must be an absolute https:// URL without query, fragment or credentials',
+  'output-not-empty': 'the output folder exists and is not empty (pass --force to replace it)',
+  // Notifications (testers, groups, webhooks, deliveries)
+  'tester-not-found': 'no such tester',
+  'tester-exists': 'a tester with this e-mail address already exists',
+  'group-not-found': 'no such group',
+  'group-exists': 'a group with this name already exists',
+  'webhook-not-found': 'no such webhook',
+  'webhook-url-refused': 'the webhook URL is not allowed (http(s) only; private and loopback addresses need --webhook-allow-private-networks)',
+  'delivery-not-found': 'no such delivery',
+  // Backups (`airstrip backup`, `airstrip restore`): command line, no HTTP status
+  'backup-corrupt': 'the backup archive is damaged or was altered (a size or hash does not match its manifest)',
+  'backup-unsupported': 'this storage cannot be backed up by Airstrip (back up PostgreSQL and S3 with their own tools)',
+  'data-dir-not-empty': 'the data dir exists and is not empty (stop the server; pass --force to move it aside and restore)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream'
-import { inspectIpa } from '../ipa/inspect.ts'
 import type { BlobStore, StagedBlob } from '../store/blob-store.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { AppRecord, BuildRecord } from '../store/records.ts'
@@ -30,7 +29,10 @@ export async function ingestStagedBuild(
   upload: { fileName: string | null; notes: string | null },
 ): Promise<{ app: AppRecord; build: BuildRecord }> {
   try {
-    const { info, iconPng } = await inspectIpa(staged.path, { now: deps.now(), sha256: staged.sha256 })
+    // Loaded at the first upload, not at start-up: a server that only serves downloads never needs
+    // inspect's certificate, plist and ZIP dependencies in memory.
+    const { inspectStaged } = await import('./inspect-staged.ts')
+    const { info, iconPng } = await inspectStaged(staged, { now: deps.now(), sha256: staged.sha256 })
     return await blobReferences.exclusive(async () => {
       const iconSha256 = iconPng ? await deps.blobs.putBytes(iconPng) : null
       await staged.commit()
@@ -60,11 +62,27 @@ export async function deleteBuild(deps: Pick<IngestDeps, 'blobs' | 'meta'>, id: 
   return blobReferences.exclusive(async () => {
     const build = await deps.meta.deleteBuild(id)
     if (!build) return null
+    for (const listener of deletionListeners.get(deps.meta) ?? []) listener(build.id)
     if ((await deps.meta.countBuildsWithSha256(build.sha256)) === 0) await deps.blobs.delete(build.sha256)
     if (build.iconSha256 && (await deps.meta.countBuildsWithIconSha256(build.iconSha256)) === 0) await deps.blobs.delete(build.iconSha256)
     return build
   })
 }
+
+/**
+ * Calls `listener` with the id of every build `deleteBuild` removes from this store, right after
+ * the row is gone: for in-memory copies derived from a build (the manifest cache) that must not
+ * outlive it. Returns the function that unsubscribes.
+ */
+export function onBuildDeleted(meta: MetaStore, listener: (buildId: string) => void): () => void {
+  let listeners = deletionListeners.get(meta)
+  if (!listeners) deletionListeners.set(meta, (listeners = new Set()))
+  listeners.add(listener)
+  return () => void listeners.delete(listener)
+}
+
+/** Per store, not global: tests run several apps in one process. */
+const deletionListeners = new WeakMap<MetaStore, Set<(buildId: string) => void>>()
 
 /**
  * "Commit blob + record build" and "forget build + delete unreferenced blob" must not interleave:

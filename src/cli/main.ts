@@ -3,6 +3,16 @@ import { ConfigError } from '../config.ts'
 import { registerInspect } from './inspect.ts'
 import { registerServe } from './serve.ts'
 import { registerToken } from './token.ts'
+import { registerDevices } from './devices.ts'
+import { registerGroups } from './groups.ts'
+import { registerNotifications } from './notifications.ts'
+import { registerTesters } from './testers.ts'
+import { registerWebhooks } from './webhooks.ts'
+import { registerUpload } from './upload.ts'
+import { registerExport } from './export.ts'
+import { registerDoctor } from './doctor.ts'
+import { registerBackup } from './backup.ts'
+import { registerMigrateStore } from './migrate-store.ts'
 import { exitCodeFor, type Output } from './output.ts'
 
 /**
@@ -23,6 +33,16 @@ export async function main(
   registerInspect(program, output, setExitCode)
   registerServe(program, output, env)
   registerToken(program, output, env)
+  registerDevices(program, output, env)
+  registerTesters(program, output, env)
+  registerGroups(program, output, env)
+  registerWebhooks(program, output, env)
+  registerNotifications(program, output, env)
+  registerUpload(program, output, env, setExitCode)
+  registerExport(program, output, setExitCode)
+  registerDoctor(program, output, setExitCode)
+  registerBackup(program, output, env)
+  registerMigrateStore(program, output, env)
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {

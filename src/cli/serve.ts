@@ -16,19 +16,17 @@ export function registerServe(program: Command, output: Output, env: Record<stri
     const config = loadConfig(flags, env)
     // Loaded on demand: `airstrip inspect` should not pay for the server's start-up.
     const { createApp } = await import('../app.ts')
-    const app = await createApp(config)
+    const { checkStartup, formatFindings, gatherStartupFacts } = await import('../ops/startup-checks.ts')
+    const { shutdownGracefully } = await import('../ops/graceful-shutdown.ts')
     output.stdout.write(`Airstrip\n${describeConfig(config)}\n`)
-    if (config.tls.mode === 'insecure-http') {
-      output.stdout.write('WARNING: plain HTTP — iOS refuses to install apps whose manifest is not served over HTTPS.\n')
-    }
-    if (/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:|\/|$)/.test(config.publicUrl)) {
-      output.stdout.write('Note: the public URL is this machine only; set --public-url to an address your testers\' devices can reach.\n')
-    }
+    const findings = checkStartup(config, await gatherStartupFacts(config, new Date()))
+    output.stdout.write(formatFindings(findings))
+    if (findings.some((finding) => finding.level === 'error')) throw new Error('start-up checks failed (see above)')
+    const app = await createApp(config)
     await app.server.listen({ host: config.host, port: config.port })
     const stop = async (signal: string): Promise<void> => {
-      app.server.log.info({ signal }, 'shutting down')
-      await app.close()
-      process.exit(0)
+      const outcome = await shutdownGracefully({ close: app.close, server: app.server.server, log: app.server.log }, config.shutdownTimeoutSeconds * 1000, signal)
+      process.exit(outcome === 'drained' ? 0 : 1)
     }
     process.once('SIGINT', () => void stop('SIGINT'))
     process.once('SIGTERM', () => void stop('SIGTERM'))

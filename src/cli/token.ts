@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import type { Command } from 'commander'
 import { loadConfig, type RawSettings } from '../config.ts'
 import type { MetaStore } from '../store/meta-store.ts'
@@ -12,25 +11,26 @@ export function registerToken(program: Command, output: Output, env: Record<stri
     const config = loadConfig(flags, env)
     const { openDatabase } = await import('../store/database.ts')
     const { createSqliteMetaStore } = await import('../store/meta-store.ts')
-    const meta = createSqliteMetaStore(await openDatabase(join(config.dataDir, 'airstrip.db')))
+    const { databaseLocation } = await import('../store/open-stores.ts')
+    const meta = createSqliteMetaStore(await openDatabase(databaseLocation(config.storage, config.dataDir)))
     try {
       return await work(meta)
     } finally {
       await meta.close()
     }
   }
-  addSettingFlags(token.command('create').description('create a token and print it once').requiredOption('--name <name>', 'what the token is for, e.g. "github-actions"'), ['dataDir']).action(
+  addSettingFlags(token.command('create').description('create a token and print it once').requiredOption('--name <name>', 'what the token is for, e.g. "github-actions"'), ['dataDir', 'databaseUrl']).action(
     async (flags: RawSettings & { name: string }) => {
       const created = await withStore(flags, (meta) => meta.createApiToken(flags.name))
       output.stdout.write(`${created.token}\n`)
       output.stderr.write(`Token "${flags.name}" (id ${created.id}) created. It is shown only now; use it as "Authorization: Bearer <token>".\n`)
     },
   )
-  addSettingFlags(token.command('list').description('list tokens (never their values)'), ['dataDir']).action(async (flags: RawSettings) => {
+  addSettingFlags(token.command('list').description('list tokens (never their values)'), ['dataDir', 'databaseUrl']).action(async (flags: RawSettings) => {
     const tokens = await withStore(flags, (meta) => meta.listApiTokens())
     for (const t of tokens) output.stdout.write(`${t.id}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}\n`)
   })
-  addSettingFlags(token.command('revoke').description('revoke a token by id').argument('<id>'), ['dataDir']).action(async (id: string, flags: RawSettings) => {
+  addSettingFlags(token.command('revoke').description('revoke a token by id').argument('<id>'), ['dataDir', 'databaseUrl']).action(async (id: string, flags: RawSettings) => {
     const revoked = await withStore(flags, (meta) => meta.revokeApiToken(id))
     output.stdout.write(revoked ? `revoked ${id}\n` : `no token ${id}\n`)
   })

@@ -14,6 +14,8 @@ const BUNDLE_FILE = [
   /^Payload\/[^/]+\.app\/Watch\/[^/]+\.app\/[^/]+$/,
   /^Payload\/[^/]+\.app\/Watch\/[^/]+\.app\/PlugIns\/[^/]+\.appex\/[^/]+$/,
 ]
+/** Files below the bundle root matter only inside nested bundles (see BUNDLE_FILE); sticky: tested at an offset. */
+const NESTED_PREFIX = /(?:PlugIns|Extensions|Watch)\//y
 
 /** Watches the central directory go by: keeps what `inspect` needs and notes what explains a refusal. */
 export class LayoutScanner {
@@ -21,11 +23,26 @@ export class LayoutScanner {
   nestedPayload: string | null = null
   rootApp: string | null = null
 
-  /** The `keep` predicate for `openArchive`. */
+  /** The app folder of the previous name: consecutive names nearly always share it. */
+  #lastAppFolder = ''
+
+  /**
+   * The `keep` predicate for `openArchive`. It sees every name of the archive (tens of thousands),
+   * so the common case, a name inside the app folder seen last, is decided without a regex.
+   */
   readonly keep = (name: string): boolean => {
+    const last = this.#lastAppFolder
+    if (last !== '' && name.startsWith(last)) {
+      const slash = name.indexOf('/', last.length)
+      // A file at the bundle root ("[^/]+$"), else only the nested bundles' files may matter.
+      if (slash === -1) return name.length > last.length
+      NESTED_PREFIX.lastIndex = last.length
+      return NESTED_PREFIX.test(name) && BUNDLE_FILE.some((pattern) => pattern.test(name))
+    }
     const app = APP_ROOT.exec(name)
     if (app) {
-      this.appFolders.add(`Payload/${app[1]}/`)
+      this.#lastAppFolder = `Payload/${app[1]}/`
+      this.appFolders.add(this.#lastAppFolder)
       return BUNDLE_FILE.some((pattern) => pattern.test(name))
     }
     if (!name.startsWith('__MACOSX/')) {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import { openArchive, type Archive } from './archive.ts'
 import { LayoutScanner, findNestedBundles, iconCandidates } from './bundle-layout.ts'
-import { readAssetsCarIcon } from './assets-car.ts'
 import { readAppInfo } from './info-plist.ts'
 import { LIMITS } from './limits.ts'
 import { readSigningCertificate } from './macho.ts'
@@ -71,7 +70,7 @@ async function readBuild(source: RandomAccessSource): Promise<{ info: Omit<IpaIn
   const executablePath = app.executable ? `${appPath}${app.executable}` : null
   const executable = executablePath ? archive.entries.get(executablePath) : undefined
   // Inflating the executable runs on libuv's thread pool: start it now, overlap it with the rest.
-  const signing = executable ? archive.openEntry(executable).then(readSigningCertificate) : Promise.resolve(null)
+  const signing = executable ? readSigningCertificate(archive.openEntry(executable)) : Promise.resolve(null)
   signing.catch(() => {})
   const profile = await readProfile(archive, appPath)
   if (app.executable && !executable) {
@@ -163,6 +162,8 @@ async function readIcon(archive: Archive, info: Record<string, unknown>, appPath
       return { found: false, reason: `the app icon is only in Assets.car, which is too large (${assetsCar.uncompressedSize} bytes) to read.` }
     }
     const iconName = typeof info['CFBundleIconName'] === 'string' ? info['CFBundleIconName'] : 'AppIcon'
+    // Loaded only for the apps whose icon lives in Assets.car alone (with its LZFSE decoder).
+    const { readAssetsCarIcon } = await import('./assets-car.ts')
     const icon = readAssetsCarIcon(await archive.readEntry(assetsCar, LIMITS.assetsCarBytes), iconName)
     if (icon) return { found: true, png: icon.png, info: { width: icon.width, height: icon.height, wasCgbi: false, sourcePath: assetsCar.name } }
     return { found: false, reason: 'the app icon is only in the compiled asset catalog (Assets.car), in a form Airstrip cannot read.' }

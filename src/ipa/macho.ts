@@ -8,8 +8,7 @@
  * caller reports as "unsigned". Errors of the source stream itself (zip CRC, truncated archive) do
  * propagate as rejections.
  */
-import type { Readable } from 'node:stream'
-import { summarizeParsedCertificate } from './certificate.ts'
+import { summarizeCertificate } from './certificate.ts'
 import { parseSignedData } from './cms.ts'
 import { LIMITS } from './limits.ts'
 import type { CertificateSummary } from './types.ts'
@@ -28,6 +27,12 @@ const MAX_FAT_ARCHS = 32
 /** Real signatures have about ten slots; this only bounds the index we buffer. */
 const MAX_SUPERBLOB_SLOTS = 1024
 
+/**
+ * The executable's bytes as they inflate: a Readable, or any async iterable of byte chunks (the
+ * archive's entry iterator). Ending the iteration early must stop the producer.
+ */
+export type ByteStream = AsyncIterable<unknown>
+
 /** Pulls exact byte counts out of a stream; keeps at most one pending chunk besides what it returns. */
 class ByteReader {
   /** Bytes consumed so far, i.e. the absolute offset in the file of the next byte. */
@@ -36,7 +41,7 @@ class ByteReader {
   #pending: Buffer = Buffer.alloc(0)
   #ended = false
 
-  constructor(stream: Readable) {
+  constructor(stream: ByteStream) {
     this.#iterator = stream[Symbol.asyncIterator]()
   }
 
@@ -95,7 +100,7 @@ function toBuffer(chunk: unknown): Buffer {
  * the arm64 slice, else the first), or null when the binary is unsigned, ad-hoc signed (empty CMS
  * slot) or malformed. Consumes the stream only as far as needed, then destroys it.
  */
-export async function extractCodeSignatureCms(stream: Readable): Promise<Uint8Array | null> {
+export async function extractCodeSignatureCms(stream: ByteStream): Promise<Uint8Array | null> {
   const reader = new ByteReader(stream)
   try {
     const magic = await reader.read(4)
@@ -110,11 +115,11 @@ export async function extractCodeSignatureCms(stream: Readable): Promise<Uint8Ar
  * Summarises the certificate that signed the code (the CMS signer), so the caller can show who
  * built the app and warn about expiry; null when there is no readable CMS signature.
  */
-export async function readSigningCertificate(stream: Readable): Promise<CertificateSummary | null> {
+export async function readSigningCertificate(stream: ByteStream): Promise<CertificateSummary | null> {
   const cms = await extractCodeSignatureCms(stream)
   if (!cms) return null
   const envelope = parseSignedData(cms)
-  return envelope?.signer ? summarizeParsedCertificate(envelope.signer) : null
+  return envelope?.signer ? summarizeCertificate(envelope.signer) : null
 }
 
 type ReadU32 = (buffer: Buffer, at: number) => number

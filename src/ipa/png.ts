@@ -141,21 +141,22 @@ function unfilter(raw: Uint8Array, width: number, height: number): void {
   }
 }
 
-let unpremultiplyTable: Uint8Array | undefined
-
 /**
  * Straight colour for premultiplied `c` at alpha `a`, indexed `a << 8 | c`: round(c × 255 / a),
  * computed as pngdefry does ((c × 255 + a / 2) / a, the same rounding), clamped to 255 because a
- * hostile file can store c > a, which pngdefry would let wrap around.
+ * hostile file can store c > a, which pngdefry would let wrap around. Rows are filled for the
+ * alpha values an image actually uses (icons use few), not all 65,536 entries up front.
  */
-function unpremultiplyLookup(): Uint8Array {
-  if (unpremultiplyTable) return unpremultiplyTable
-  const table = new Uint8Array(256 * 256)
-  for (let a = 1; a < 256; a++) {
-    for (let c = 0; c < 256; c++) table[(a << 8) | c] = Math.min(255, Math.floor((c * 255 + (a >> 1)) / a))
+const unpremultiplyTable = new Uint8Array(256 * 256)
+const unpremultiplyRowReady = new Uint8Array(256)
+
+function unpremultiplyRow(a: number): number {
+  const row = a << 8
+  if (unpremultiplyRowReady[a] === 0) {
+    for (let c = 0; c < 256; c++) unpremultiplyTable[row | c] = Math.min(255, Math.floor((c * 255 + (a >> 1)) / a))
+    unpremultiplyRowReady[a] = 1
   }
-  unpremultiplyTable = table
-  return table
+  return row
 }
 
 /**
@@ -167,7 +168,7 @@ export function encodePremultipliedBgra(raw: Uint8Array, width: number, height: 
   if (stride < width * 4 || first + (height - 1) * stride + width * 4 > raw.length) {
     throw new RangeError('encodePremultipliedBgra: pixel buffer too small for its dimensions')
   }
-  const table = unpremultiplyLookup()
+  const table = unpremultiplyTable
   const out = Buffer.alloc(width * height * 4) // zero: fully transparent pixels stay 0,0,0,0
   let o = 0
   for (let y = 0; y < height; y++) {
@@ -182,9 +183,10 @@ export function encodePremultipliedBgra(raw: Uint8Array, width: number, height: 
         out[o + 1] = g
         out[o + 2] = b
       } else {
-        out[o] = table[(a << 8) | r]!
-        out[o + 1] = table[(a << 8) | g]!
-        out[o + 2] = table[(a << 8) | b]!
+        const row = unpremultiplyRow(a)
+        out[o] = table[row | r]!
+        out[o + 1] = table[row | g]!
+        out[o + 2] = table[row | b]!
       }
       out[o + 3] = a
     }

@@ -3,7 +3,7 @@
  * signs them in, or the bare plists some tools and the Developer Portal API hand out.
  */
 import { AirstripError, isAirstripError } from '../errors.ts'
-import { summarizeCertificate, summarizeParsedCertificate } from './certificate.ts'
+import { summarizeCertificate } from './certificate.ts'
 import { parseSignedData } from './cms.ts'
 import { LIMITS } from './limits.ts'
 import { isPlistDict, parsePlistDict } from './plist.ts'
@@ -33,7 +33,7 @@ export function parseProvisioningProfile(bytes: Uint8Array): ProvisioningProfile
   if (envelope.content === null || envelope.content.length === 0) {
     throw new AirstripError('invalid-profile', 'provisioning profile CMS envelope carries no content (detached signature)')
   }
-  const signers = envelope.certificates.map((cert) => summarizeParsedCertificate(cert).subject)
+  const signers = envelope.certificates.flatMap((der) => summarizeCertificate(der)?.subject ?? [])
   return readFields(parseContent(envelope.content, 'provisioning profile content'), 'cms', signers)
 }
 

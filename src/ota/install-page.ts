@@ -1,3 +1,4 @@
+import { deviceProfileCheck, hasDeviceList, type DeviceProfileCheck } from '../devices/provisioning.ts'
 import type { ProfileKind } from '../ipa/types.ts'
 import type { AppRecord, BuildRecord } from '../store/records.ts'
 import type { DetectedClient } from './client-detection.ts'
@@ -20,6 +21,10 @@ export interface InstallPageInput {
   client: DetectedClient
   now: Date
   insecureHttp: boolean
+  /** The visitor's own device, when known (the enrolment result page's cookie). */
+  device?: { name: string; udid: string } | null
+  /** The enrolment page, offered on device-limited builds when the device is not known. */
+  enrollUrl?: string | null
 }
 
 /** Everything the install page template shows; plain data, HTML escaping is the template's job. */
@@ -66,6 +71,10 @@ export interface InstallPageModel {
   afterInstall: string[]
   urls: InstallPageInput['urls']
   history: Array<{ id: string; versionLabel: string; createdAt: string; createdLabel: string; current: boolean }>
+  /** "✓ <device> is in this build's profile" / "✗ … installation will fail", for a known device. */
+  deviceCheck: DeviceProfileCheck | null
+  /** Enrolment link to check first: unknown device, device-limited build, on the device itself. */
+  enrollOffer: string | null
 }
 
 const NOT_INSTALLABLE: ReadonlySet<ProfileKind | null> = new Set<ProfileKind | null>(['app-store', null])
@@ -128,6 +137,9 @@ export function installPageModel(input: InstallPageInput): InstallPageModel {
       createdLabel: dateLabel(entry.createdAt),
       current: entry.id === build.id,
     })),
+    deviceCheck: canInstall && input.device ? deviceProfileCheck(info, input.device, now) : null,
+    enrollOffer:
+      canInstall && !input.device && input.enrollUrl && hasDeviceList(info) && (client.kind === 'ios-safari' || client.kind === 'ipados-desktop-mode') ? input.enrollUrl : null,
   }
 }
 
@@ -136,5 +148,28 @@ function hostOf(url: string): string {
     return new URL(url).host
   } catch {
     return url
+  }
+}
+
+/**
+ * For a standalone page (`airstrip export`), where no server reads the User-Agent: the page decides
+ * between Install button and QR code itself (iPhone/iPod/iPad, or an iPad in desktop mode with its
+ * Mac User-Agent and a touch screen). A Mac or Android phone sees the QR code.
+ */
+export const STANDALONE_IOS_TEST =
+  '/iPhone|iPad|iPod/.test(navigator.userAgent)||(/Macintosh/.test(navigator.userAgent)&&navigator.maxTouchPoints>1)'
+
+/**
+ * The install page model of a static deployment: decided on the page like an iPad in desktop mode
+ * (button or QR code by `STANDALONE_IOS_TEST`), served over https by definition, and dated
+ * absolutely because the file is read long after it was written ("uploaded 2 minutes ago" would
+ * stay on it forever).
+ */
+export function standaloneInstallPageModel(input: Omit<InstallPageInput, 'client' | 'insecureHttp'>): InstallPageModel {
+  const model = installPageModel({ ...input, client: { kind: 'ipados-desktop-mode', iosVersion: null, inAppName: null }, insecureHttp: false })
+  return {
+    ...model,
+    touchTest: model.touchTest === null ? null : STANDALONE_IOS_TEST,
+    uploaded: { ...model.uploaded, relative: `on ${model.uploaded.label}` },
   }
 }

@@ -23,7 +23,12 @@ export interface VerifiedToken {
 
 /** Signs and verifies the URLs that iOS fetches without cookies (manifest, .ipa, icon, enrolment). */
 export interface UrlSigner {
-  sign(claim: { purpose: TokenPurpose; subject: string; ttlSeconds: number }): string
+  /**
+   * A token valid `ttlSeconds` from `issuedAt` (default now). An earlier `issuedAt` lets a cached
+   * response carry tokens that expire together at a window boundary; a future one is refused, so no
+   * token ever lives longer than `ttlSeconds` from the moment it is handed out.
+   */
+  sign(claim: { purpose: TokenPurpose; subject: string; ttlSeconds: number; issuedAt?: Date }): string
   verify(token: string, purpose: TokenPurpose): VerifiedToken
 }
 
@@ -51,11 +56,14 @@ export function createUrlSigner(options: { secret: Uint8Array; now: () => Date }
   const mac = (encodedPayload: string): string => createHmac('sha256', secret).update(encodedPayload).digest('base64url')
 
   return {
-    sign({ purpose, subject, ttlSeconds }) {
+    sign({ purpose, subject, ttlSeconds, issuedAt }) {
       if (!isPurpose(purpose)) throw new Error(`unknown token purpose: ${String(purpose)}`)
       if (!TOKEN_SUBJECT.test(subject)) throw new Error('token subject must match [A-Za-z0-9_-]{1,128}')
       if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error('ttlSeconds must be a positive integer')
-      const expiry = Math.floor(now().getTime() / 1000) + ttlSeconds
+      const nowMs = now().getTime()
+      const issuedMs = issuedAt?.getTime() ?? nowMs
+      if (!Number.isFinite(issuedMs) || issuedMs > nowMs) throw new Error('issuedAt must be a valid time, not in the future')
+      const expiry = Math.floor(issuedMs / 1000) + ttlSeconds
       const encodedPayload = Buffer.from(`${VERSION}:${purpose}:${subject}:${expiry}`, 'utf8').toString('base64url')
       return `${encodedPayload}.${mac(encodedPayload)}`
     },

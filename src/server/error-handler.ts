@@ -28,10 +28,31 @@ export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'not-found': 404,
   'token-invalid': 403,
   'token-expired': 410,
+  'remote-read-failed': 502,
+  'remote-read-limit': 502,
+  'usage-error': 400,
+  'invalid-device-response': 422,
+  'invalid-udid': 422,
+  'device-signature-invalid': 422,
+  'challenge-mismatch': 403,
+  'enrollment-expired': 410,
+  'enrollment-used': 409,
+  'invite-not-found': 404,
+  'device-not-found': 404,
+  'app-store-connect-not-configured': 409,
+  // Not a 5xx: those hide their message, and Apple's reason ("NOT_AUTHORIZED") is what the caller needs.
+  'app-store-connect-failed': 424,
+  'tester-not-found': 404,
+  'tester-exists': 409,
+  'group-not-found': 404,
+  'group-exists': 409,
+  'webhook-not-found': 404,
+  'webhook-url-refused': 422,
+  'delivery-not-found': 404,
 }
 
 /** Paths fetched by iOS's installer or a device get a short plain-text reason, not JSON. */
-const PLAIN_TEXT_PATHS = /^\/(?:m|d|icon)\//
+const PLAIN_TEXT_PATHS = /^\/(?:m|d|icon|enroll)\//
 
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   const { status, code, message } = describe(error)

@@ -19,10 +19,11 @@ export interface BlobStore {
   /** Size and modification time, or null when there is no such blob. */
   stat(sha256: string): Promise<BlobStat | null>
   /**
-   * Reads a blob, whole or the inclusive byte `range`. Stat first: a missing blob surfaces as an
-   * 'error' event on the stream, like any read error.
+   * Opens a blob for positioned reads into buffers the caller owns and reuses (a download cycles
+   * two buffers instead of allocating per chunk); null when there is no such blob. Local disk reads
+   * from one open file; an S3 adapter would answer each read with a ranged GET.
    */
-  createReadStream(sha256: string, range?: BlobRange): Readable
+  openReader(sha256: string): Promise<BlobReader | null>
   /** Deletes a blob; true when it existed. Call it only when no build references the key. */
   delete(sha256: string): Promise<boolean>
   /** Removes staging leftovers older than `olderThanMs` (a crash mid-upload); run at start-up. Returns how many. */
@@ -53,16 +54,23 @@ export interface StagedBlob {
   discard(): Promise<void>
 }
 
+/** An open blob; see `BlobStore.openReader`. Close it when done, also after an error. */
+export interface BlobReader {
+  /** Size in bytes when opened (blobs are immutable). */
+  readonly size: number
+  /**
+   * Fills `into` with bytes from `position` on; resolves with how many were read, fewer only at
+   * the end of the blob (0 at or past it). `into` is not touched after the promise settles.
+   */
+  read(into: Uint8Array, position: number): Promise<number>
+  /** Releases the reader; idempotent. */
+  close(): Promise<void>
+}
+
 /** What `stat` tells: enough for Content-Length and Last-Modified. */
 export interface BlobStat {
   size: number
   mtime: Date
-}
-
-/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
-export interface BlobRange {
-  start: number
-  end: number
 }
 
 /** True for a valid blob key: a SHA-256 in 64 lowercase hex digits. */

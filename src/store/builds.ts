@@ -42,7 +42,9 @@ export function toBuildRecord(row: Selectable<BuildsTable>): BuildRecord {
  */
 export async function insertBuild(db: Kysely<Database>, ctx: StoreContext, input: NewBuild): Promise<{ app: AppRecord; build: BuildRecord }> {
   const createdAt = isoTime(input.createdAt ?? ctx.now().toISOString())
-  return db.transaction().execute(async (trx) => {
+  // READ COMMITTED whatever the PostgreSQL server's default: ON CONFLICT and the app row lock in
+  // `deleteBuild` settle concurrent instances at it (stricter levels would abort them). SQLite ignores it.
+  return db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
     const upserted = await trx
       .insertInto('apps')
       .values({ id: ctx.newId(), bundle_id: input.bundleId, name: input.name, created_at: createdAt, updated_at: createdAt })
@@ -116,9 +118,13 @@ export async function listBuilds(db: Kysely<Database>, query: { appId?: string |
  * Blobs are the caller's business: see `countBuildsWithSha256`.
  */
 export async function deleteBuild(db: Kysely<Database>, id: string): Promise<BuildRecord | null> {
-  return db.transaction().execute(async (trx) => {
+  return db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
     const row = await trx.deleteFrom('builds').where('id', '=', id).returningAll().executeTakeFirst()
     if (!row) return null
+    // Lock the app row before deciding its fate: an upload of the same app on another instance
+    // (PostgreSQL) then either committed its build first, which we see below, or waits for us and
+    // re-creates the app if we delete it. (A no-op update locks on both engines; SQLite has one writer anyway.)
+    await trx.updateTable('apps').set((eb) => ({ name: eb.ref('apps.name') })).where('id', '=', row.app_id).execute()
     const newest = await trx
       .selectFrom('builds')
       .select(['name', 'created_at'])

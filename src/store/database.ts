@@ -3,6 +3,13 @@ import { dirname } from 'node:path'
 import { Kysely, Migrator } from 'kysely'
 import type { Migration, MigrationResultSet } from 'kysely'
 import { initial } from './migrations/2026-11-26-0001-initial.ts'
+import { devices } from './migrations/2026-11-26-0002-devices.ts'
+import { notifications } from './migrations/2026-11-26-0003-notifications.ts'
+import type { DeviceTables } from './device-tables.ts'
+import type { NotificationTables } from './notification-tables.ts'
+import { sharedSecrets } from './migrations/2026-11-26-0004-shared-secrets.ts'
+import { createPostgresDialect, isPostgresUrl } from './postgres-dialect.ts'
+import type { SharedSecretTables } from './shared-secrets.ts'
 import { createSqliteDialect } from './sqlite-dialect.ts'
 
 /** Row shape of `apps`: one per bundle id. `name`/`updated_at` follow the newest build. */
@@ -47,7 +54,7 @@ export interface ApiTokensTable {
 }
 
 /** The whole schema as Kysely sees it, after the latest migration. */
-export interface Database {
+export interface Database extends NotificationTables, DeviceTables, SharedSecretTables {
   apps: AppsTable
   builds: BuildsTable
   api_tokens: ApiTokensTable
@@ -59,17 +66,22 @@ export interface Database {
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-26-0001-initial': initial,
+  '2026-11-26-0002-devices': devices,
+  '2026-11-26-0003-notifications': notifications,
+  '2026-11-26-0004-shared-secrets': sharedSecrets,
 }
 
 /**
- * Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
- * This is the one place that picks the SQL engine; a PostgreSQL adapter would branch here.
+ * Opens (creating if needed) the SQLite database at `path` — or, for a `postgres://` URL, a
+ * pooled PostgreSQL database — and brings its schema up to date. This is the one place that
+ * picks the SQL engine.
  *
  * @example const db = await openDatabase(join(dataDir, 'airstrip.db'))
  */
 export async function openDatabase(path: string): Promise<Kysely<Database>> {
-  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true })
-  const db = new Kysely<Database>({ dialect: createSqliteDialect(path) })
+  const postgres = isPostgresUrl(path)
+  if (!postgres && path !== ':memory:') await mkdir(dirname(path), { recursive: true })
+  const db = new Kysely<Database>({ dialect: postgres ? createPostgresDialect(path) : createSqliteDialect(path) })
   try {
     await migrateToLatest(db, MIGRATIONS)
   } catch (error) {

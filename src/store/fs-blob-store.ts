@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { read } from 'node:fs'
 import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import { assertBlobKey } from './blob-store.ts'
-import type { BlobRange, BlobStat, BlobStore, StageOptions, StagedBlob } from './blob-store.ts'
+import type { BlobReader, BlobStat, BlobStore, StageOptions, StagedBlob } from './blob-store.ts'
 import { createChunkedHasher } from './chunked-hasher.ts'
 import { fsyncFile, installFile, isErrno } from './durable-files.ts'
 
@@ -85,10 +86,22 @@ export function createFsBlobStore(root: string): BlobStore {
       return found ? { size: found.size, mtime: found.mtime } : null
     },
 
-    createReadStream(key, range) {
+    async openReader(key) {
       const path = blobPath(key)
-      if (range) checkRange(range)
-      return createReadStream(path, { highWaterMark: IO_SIZE, ...(range ? { start: range.start, end: range.end } : {}) })
+      const handle = await open(path, 'r').catch((error: unknown) => {
+        if (isErrno(error, 'ENOENT')) return null
+        throw error
+      })
+      if (!handle) return null
+      try {
+        const found = await handle.stat()
+        if (found.isFile()) return fileReader(handle, found.size)
+      } catch (error) {
+        await handle.close()
+        throw error
+      }
+      await handle.close()
+      return null
     },
 
     async delete(key) {
@@ -177,9 +190,35 @@ function checkStageOptions({ maxBytes, chunkSize }: StageOptions): void {
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`)
 }
 
-function checkRange({ start, end }: BlobRange): void {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new RangeError(`invalid byte range ${start}-${end}`)
+/**
+ * A BlobReader over an open file. Reads go through callback `fs.read` on the handle's descriptor:
+ * measured on the serve benchmark, `FileHandle.read` allocated ~1 KiB of promises and result
+ * objects per 64 KiB chunk, a third of a download's garbage.
+ */
+function fileReader(handle: FileHandle, size: number): BlobReader {
+  let closed = false
+  return {
+    size,
+    read(into, position) {
+      if (!Number.isSafeInteger(position) || position < 0) return Promise.reject(new RangeError(`invalid read position ${position}`))
+      if (closed) return Promise.reject(new Error('blob reader is closed'))
+      return new Promise((resolve, reject) => {
+        let filled = 0
+        const next = (error: Error | null, bytesRead: number): void => {
+          if (error) return reject(error)
+          filled += bytesRead
+          if (bytesRead === 0 || filled === into.byteLength) return resolve(filled)
+          read(handle.fd, into, filled, into.byteLength - filled, position + filled, next)
+        }
+        if (into.byteLength === 0) resolve(0)
+        else read(handle.fd, into, 0, into.byteLength, position, next)
+      })
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await handle.close()
+    },
   }
 }
 

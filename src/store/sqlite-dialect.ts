@@ -50,15 +50,37 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/** Prepared statements kept per connection; the app's queries are a few dozen distinct SQL texts. */
+const STATEMENT_CACHE_SIZE = 200
+
 /**
  * Wraps a `DatabaseSync` as Kysely's `SqliteDatabase`: the driver calls `all/run/iterate` with
  * one array of parameters (better-sqlite3 style), node:sqlite takes them spread, and `reader`
  * (does the statement return rows, including `INSERT … RETURNING`) is `columns().length > 0`.
+ *
+ * Kysely prepares the compiled SQL anew for every query; preparing is most of a small query's
+ * cost in SQLite, so statements are kept by SQL text (least recently used dropped beyond
+ * STATEMENT_CACHE_SIZE). Reuse is safe: Kysely runs one query at a time per connection, and a
+ * statement whose schema changed is re-prepared by SQLite itself.
  */
 export function adaptDatabaseSync(database: DatabaseSync): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>()
   return {
-    close: () => database.close(),
-    prepare: (sql) => adaptStatement(database.prepare(sql)),
+    close: () => {
+      statements.clear()
+      database.close()
+    },
+    prepare: (sql) => {
+      let statement = statements.get(sql)
+      if (statement) {
+        statements.delete(sql)
+      } else {
+        statement = adaptStatement(database.prepare(sql))
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string)
+      }
+      statements.set(sql, statement)
+      return statement
+    },
   }
 }
 

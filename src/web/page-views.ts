@@ -18,7 +18,10 @@ export interface LayoutView {
   title: string
   nonce: string
   css: string
-  homeUrl: string
+  /** The "All apps" link; null on a standalone page (airstrip export), which has no app list. */
+  homeUrl: string | null
+  /** A Content-Security-Policy for a <meta> tag, for pages served without Airstrip's headers. */
+  csp?: string
   insecureBanner: string | null
   /** "First time? Trust this server": only when Airstrip made its own (dev) CA. */
   ca: { profileUrl: string; certUrl: string; steps: string[] } | null
@@ -56,12 +59,51 @@ export function installView(
   services: Services,
   input: { nonce: string; kind: 'app' | 'build'; model: InstallPageModel; qrSvg: string | null; appId: string },
 ): InstallView {
-  const { model: m, kind } = input
-  const now = services.now()
+  const { model: m } = input
+  return composeInstallView({
+    layout: layoutView(services, input.nonce, `${m.title} ${m.versionLabel}`),
+    kind: input.kind,
+    model: m,
+    qrSvg: input.qrSvg,
+    now: services.now(),
+    historyUrl: (id) => services.urls.installPage(id),
+    appPageUrl: services.urls.appPage(input.appId),
+  })
+}
+
+/**
+ * The install page as a standalone file (`airstrip export`): no server behind it, so no app list,
+ * no version history, no CA card, no relative dates that would go stale; its own CSP in a <meta>
+ * tag because a static host sends none.
+ */
+export function standaloneInstallView(input: { model: InstallPageModel; qrSvg: string | null; nonce: string }): InstallView {
+  const { model: m, nonce } = input
+  const layout: LayoutView = {
+    title: `${m.title} ${m.versionLabel}`,
+    nonce,
+    css: PAGE_CSS,
+    homeUrl: null,
+    csp: `default-src 'none'; img-src 'self' https: data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'`,
+    insecureBanner: null,
+    ca: null,
+  }
+  return composeInstallView({ layout, kind: 'build', model: m, qrSvg: input.qrSvg, now: null, historyUrl: () => m.urls.installPage, appPageUrl: m.urls.installPage })
+}
+
+/** `now` null: dates without "(in 3 months)", for pages that are not rendered per visit. */
+function composeInstallView(input: {
+  layout: LayoutView
+  kind: 'app' | 'build'
+  model: InstallPageModel
+  qrSvg: string | null
+  now: Date | null
+  historyUrl: (buildId: string) => string
+  appPageUrl: string
+}): InstallView {
+  const { model: m, kind, now } = input
   const { expiresAt, expired, deviceCount } = m.signing
-  const layout = layoutView(services, input.nonce, `${m.title} ${m.versionLabel}`)
   return {
-    layout: { ...layout, insecureBanner: m.insecureBanner },
+    layout: { ...input.layout, insecureBanner: m.insecureBanner },
     kind,
     m,
     initial: initialOf(m.title),
@@ -69,12 +111,12 @@ export function installView(
     errors: m.problems.filter((p) => p.severity === 'error'),
     warnings: m.problems.filter((p) => p.severity === 'warning'),
     signing: {
-      expires: expiresAt ? `${expired ? 'Expired' : 'Expires'} ${dateLabel(expiresAt)} (${relativeTime(expiresAt, now)})` : null,
+      expires: expiresAt ? `${expired ? 'Expired' : 'Expires'} ${dateLabel(expiresAt)}${now ? ` (${relativeTime(expiresAt, now)})` : ''}` : null,
       devices: deviceCount === null ? null : deviceCount === 'all devices' ? 'Any device' : `${deviceCount} registered device${deviceCount === 1 ? '' : 's'}`,
     },
-    history: m.history.map((entry) => ({ ...entry, url: services.urls.installPage(entry.id) })),
+    history: m.history.map((entry) => ({ ...entry, url: input.historyUrl(entry.id) })),
     showHistory: kind === 'app' || m.history.length > 1,
-    appPageUrl: services.urls.appPage(input.appId),
+    appPageUrl: input.appPageUrl,
   }
 }
 

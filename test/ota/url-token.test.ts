@@ -55,6 +55,17 @@ test('expiry: valid one millisecond before, expired exactly at expiresAt and aft
   rejectsWith('token-expired', () => signer.verify(token, 'manifest'))
 })
 
+test('issuedAt backdates a token (never beyond ttl from now) and may not lie in the future', () => {
+  const clock = { now: START }
+  const signer = signerAt(clock)
+  const windowStart = new Date('2026-11-26T11:59:00.000Z')
+  const token = signer.sign({ purpose: 'ipa', subject: 'b1', ttlSeconds: 600, issuedAt: windowStart })
+  assert.equal(signer.verify(token, 'ipa').expiresAt.toISOString(), '2026-11-26T12:09:00.000Z')
+  assert.equal(token, signerAt({ now: new Date('2026-11-26T11:59:59.999Z') }).sign({ purpose: 'ipa', subject: 'b1', ttlSeconds: 600, issuedAt: windowStart }), 'same window, same token')
+  assert.throws(() => signer.sign({ purpose: 'ipa', subject: 'b1', ttlSeconds: 600, issuedAt: new Date(START.getTime() + 1) }), /future/)
+  assert.throws(() => signer.sign({ purpose: 'ipa', subject: 'b1', ttlSeconds: 600, issuedAt: new Date(Number.NaN) }), /valid time/)
+})
+
 test('a token for another purpose is refused', () => {
   const signer = signerAt({ now: START })
   const icon = signer.sign({ purpose: 'icon', subject: 'b1', ttlSeconds: 600 })

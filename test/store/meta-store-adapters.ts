@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import type { Kysely } from 'kysely'
 import { openDatabase } from '../../src/store/database.ts'
@@ -9,6 +10,7 @@ import { createSqliteMetaStore } from '../../src/store/meta-store.ts'
 import type { MetaStore, MetaStoreOptions } from '../../src/store/meta-store.ts'
 import type { NewBuild } from '../../src/store/records.ts'
 import type { IpaInfo } from '../../src/ipa/types.ts'
+import { postgresUnavailable, sharedPostgres } from '../support/postgres.ts'
 
 /** A MetaStore under test, with the Kysely handle for checks that must read raw tables. */
 export interface OpenedStore {
@@ -16,12 +18,34 @@ export interface OpenedStore {
   db: Kysely<Database>
 }
 
+/** A MetaStore adapter under test: `open` gives a fresh, empty, migrated store, closed by `t.after`. */
+export interface StoreAdapter {
+  name: string
+  open(t: TestContext, options?: MetaStoreOptions): Promise<OpenedStore>
+}
+
+const postgresAdapter: StoreAdapter = {
+  name: 'postgres',
+  async open(t, options) {
+    // One throw-away cluster per test file (test/support/postgres.ts), one database per test.
+    const db = await openDatabase(await (await sharedPostgres()).createDatabase())
+    const meta = createSqliteMetaStore(db, options)
+    t.after(() => meta.close())
+    return { meta, db }
+  },
+}
+
+const postgresSkipped = postgresUnavailable()
+// Say so in the test report instead of silently running SQLite only.
+if (postgresSkipped) test('MetaStore adapter: postgres', { skip: postgresSkipped }, () => {})
+
 /**
  * Every MetaStore adapter, each opened fresh per test and cleaned up by `t.after`. The suites in
- * test/store loop over this, as Kysely's tests loop over DIALECTS: a PostgreSQL adapter joins
- * here (when AIRSTRIP_TEST_PG_URL is set) and must pass the same tests unchanged.
+ * test/store loop over this, as Kysely's tests loop over DIALECTS: SQLite always, PostgreSQL
+ * (a private cluster started by the test file, or AIRSTRIP_TEST_PG_URL) unless its binaries are
+ * missing. Every adapter must pass the same tests unchanged.
  */
-export const ADAPTERS: ReadonlyArray<{ name: string; open(t: TestContext, options?: MetaStoreOptions): Promise<OpenedStore> }> = [
+export const ADAPTERS: ReadonlyArray<StoreAdapter> = [
   {
     name: 'sqlite',
     async open(t, options) {
@@ -35,6 +59,7 @@ export const ADAPTERS: ReadonlyArray<{ name: string; open(t: TestContext, option
       return { meta, db }
     },
   },
+  ...(postgresSkipped ? [] : [postgresAdapter]),
 ]
 
 /** A clock the test moves by hand: each call to `tick` advances it. */

@@ -10,6 +10,7 @@ import type { StagedBlob } from '../../store/blob-store.ts'
 import { requireApiToken } from '../api-auth.ts'
 import { summarizeBuild } from '../build-summary.ts'
 import { BuildList, BuildSummary, ErrorBody, IdParams, ListQuery, UploadQuery } from '../schemas/builds.ts'
+import { NotifyQuery, parseNotifyField } from '../schemas/notifications.ts'
 
 const NOTES_MAX = 20_000
 
@@ -28,9 +29,9 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
     {
       schema: {
         tags: ['builds'],
-        summary: 'Upload an .ipa (multipart field "file", optional "notes"; or a raw application/octet-stream body with ?notes=)',
+        summary: 'Upload an .ipa (multipart field "file", optional "notes" and "notify"; or a raw application/octet-stream body with ?notes=&notify=)',
         consumes: ['multipart/form-data', 'application/octet-stream'],
-        querystring: UploadQuery,
+        querystring: Type.Composite([UploadQuery, NotifyQuery]),
         response: { 201: BuildSummary, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
       },
     },
@@ -44,6 +45,7 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
       let staged: StagedBlob | undefined
       let notes = request.query.notes ?? null
       let fileName = request.query.fileName ?? null
+      let notify = request.query.notify
       try {
         if (request.isMultipart()) {
           for await (const part of request.parts()) {
@@ -54,6 +56,8 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
             } else if (part.fieldname === 'notes') {
               if (part.valueTruncated || String(part.value).length > NOTES_MAX) throw new AirstripError('bad-request', `notes are limited to ${NOTES_MAX} characters`)
               notes = String(part.value)
+            } else if (part.fieldname === 'notify') {
+              notify = parseNotifyField(String(part.value))
             }
           }
         } else if (request.body && typeof (request.body as Readable).pipe === 'function') {
@@ -68,6 +72,8 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
       }
       const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes: notes?.trim() || null })
       request.log.info({ build: build.id, bundleId: build.bundleId, size: build.size }, 'build uploaded')
+      // Recorded in the outbox (never throws); sent in the background.
+      await services.notifications.buildCreated(record, build, { notify })
       return reply.code(201).send(summarizeBuild(services, record, build))
     },
   )
@@ -98,6 +104,7 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
   app.delete('/api/v1/builds/:id', { schema: { tags: ['builds'], params: IdParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
     const build = await deleteBuild(deps, request.params.id)
     if (!build) throw new AirstripError('build-not-found')
+    await services.notifications.buildDeleted(build)
     return reply.code(204).send(null)
   })
 }

@@ -3,10 +3,9 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../app.ts'
 import { AirstripError } from '../../errors.ts'
-import { buildManifest } from '../../ota/manifest.ts'
 import type { TokenPurpose } from '../../ota/url-token.ts'
 import type { BuildRecord } from '../../store/records.ts'
-import { mintBuildLinks } from '../build-links.ts'
+import { createManifestCache } from '../manifest-cache.ts'
 import { sendBlob } from '../send-blob.ts'
 
 const TokenParams = Type.Object({ token: Type.String({ maxLength: 512 }) })
@@ -26,22 +25,11 @@ export async function installAssetsRoutes(base: FastifyInstance, { services }: {
     return build
   }
 
+  const manifests = createManifestCache(services)
   app.get('/m/:token/manifest.plist', { schema: { params: TokenParams } }, async (request, reply) => {
-    const build = await buildFor(request.params.token, 'manifest')
-    const links = mintBuildLinks(services, build)
-    const manifest = buildManifest({
-      ipaUrl: links.ipaUrl,
-      iconUrl: links.iconUrl,
-      // Always from the parsed .ipa: iOS (8+) refuses a manifest whose bundle id differs from the app's.
-      bundleId: build.info.bundleId,
-      bundleVersion: build.version ?? build.build ?? '1.0',
-      title: build.name,
-      subtitle: build.info.profile?.teamName ?? null,
-      sha256: build.sha256,
-      chunkSize: build.chunkSize,
-      chunkSha256s: build.chunkSha256s,
-    })
-    return reply.type('text/xml; charset=utf-8').header('cache-control', 'no-store').send(manifest)
+    const { subject } = services.signer.verify(request.params.token, 'manifest')
+    const body = await manifests.body(subject)
+    return reply.type('text/xml; charset=utf-8').header('cache-control', 'no-store').send(body)
   })
 
   app.get('/d/:token/:file', { schema: { params: FileParams } }, async (request, reply) => {

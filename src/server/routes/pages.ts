@@ -54,6 +54,8 @@ export async function pagesRoutes(app: FastifyInstance, { services }: { services
       client: detectClient(request.headers['user-agent']),
       now: services.now(),
       insecureHttp: services.config.tls.mode === 'insecure-http',
+      device: await services.devices.deviceFromCookie(request.headers.cookie),
+      enrollUrl: services.devices.urls.page(),
     })
     const qrSvg = model.showQr ? await qrCodeSvg(model.qrText) : null
     return send(reply, 200, 'install', installView(services, { nonce: request.cspNonce, kind: input.kind, model, qrSvg, appId: input.app.id }))

@@ -1,0 +1,96 @@
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto'
+import { chmod, mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileAtomic } from './atomic-file.ts'
+import type { CertificatePair } from './swappable-tls.ts'
+
+/**
+ * What automatic HTTPS keeps in the data directory, every file mode 0600 and written atomically:
+ *
+ *   certs/acme/<CA host>-<hash of the directory URL>/account.key    the ACME account's private key
+ *   certs/acme/<…>/account.json                                      its URL at the CA
+ *   certs/acme/<…>/<domain>/key.pem, cert.pem                        the certificate (full chain) and key
+ *
+ * One folder per directory URL, so switching from staging to production never mixes accounts or
+ * serves a staging certificate.
+ */
+export interface AcmeStore {
+  folder: string
+  readAccount(): Promise<{ keyPem: string; url: string | null } | null>
+  writeAccountKey(keyPem: string): Promise<void>
+  writeAccountUrl(url: string): Promise<void>
+  /** The stored certificate and key, or null when missing, unreadable or not a matching pair. */
+  readCertificate(domain: string): Promise<StoredCertificate | null>
+  writeCertificate(domain: string, pair: CertificatePair): Promise<void>
+}
+
+export interface StoredCertificate extends CertificatePair {
+  leaf: X509Certificate
+}
+
+const PRIVATE = 0o600
+
+export function createAcmeStore(certsDir: string, directoryUrl: string): AcmeStore {
+  const url = new URL(directoryUrl)
+  const folder = join(certsDir, 'acme', `${url.host.replace(/[^A-Za-z0-9.-]/g, '_')}-${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 12)}`)
+  const ensureFolder = async (path: string): Promise<void> => void (await mkdir(path, { recursive: true, mode: 0o700 }))
+  const domainFolder = (domain: string): string => {
+    // The domain was validated by the config; refuse anything that could leave the folder anyway.
+    if (!/^[a-z0-9.-]+$/.test(domain) || domain.includes('..')) throw new Error(`not a domain name: ${domain}`)
+    return join(folder, domain)
+  }
+
+  return {
+    folder,
+    async readAccount() {
+      const keyPem = await readOrNull(join(folder, 'account.key'))
+      if (keyPem === null) return null
+      await chmod(join(folder, 'account.key'), PRIVATE)
+      const meta = await readOrNull(join(folder, 'account.json'))
+      let accountUrl: string | null = null
+      try {
+        const parsed = meta === null ? null : (JSON.parse(meta) as { url?: unknown })
+        if (typeof parsed?.url === 'string') accountUrl = parsed.url
+      } catch {
+        // A damaged account.json only costs a lookup: the CA finds the account by its key.
+      }
+      return { keyPem, url: accountUrl }
+    },
+    async writeAccountKey(keyPem) {
+      await ensureFolder(folder)
+      await writeFileAtomic(join(folder, 'account.key'), keyPem, PRIVATE)
+    },
+    async writeAccountUrl(accountUrl) {
+      await ensureFolder(folder)
+      await writeFileAtomic(join(folder, 'account.json'), `${JSON.stringify({ url: accountUrl, directoryUrl }, null, 2)}\n`, PRIVATE)
+    },
+    async readCertificate(domain) {
+      const dir = domainFolder(domain)
+      const [certPem, keyPem] = await Promise.all([readOrNull(join(dir, 'cert.pem')), readOrNull(join(dir, 'key.pem'))])
+      if (certPem === null || keyPem === null) return null
+      try {
+        const leaf = new X509Certificate(certPem)
+        // A crash between the two writes of a renewal leaves a new key beside the old chain: start over.
+        if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) return null
+        return { certPem, keyPem, leaf }
+      } catch {
+        return null
+      }
+    },
+    async writeCertificate(domain, pair) {
+      const dir = domainFolder(domain)
+      await ensureFolder(dir)
+      await writeFileAtomic(join(dir, 'key.pem'), pair.keyPem, PRIVATE)
+      await writeFileAtomic(join(dir, 'cert.pem'), pair.certPem, PRIVATE)
+    },
+  }
+}
+
+async function readOrNull(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw error
+  }
+}

@@ -1,0 +1,85 @@
+// `airstrip testers|groups|webhooks|notifications` on a data dir, like `airstrip token`.
+import assert from 'node:assert/strict'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { main } from '../../src/cli/main.ts'
+import { openDatabase } from '../../src/store/database.ts'
+import { tempDir } from '../support/fixtures.ts'
+
+function cliIn(dataDir: string) {
+  return async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = ''
+    let stderr = ''
+    const code = await main([...args, '--data-dir', dataDir], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
+    return { code, stdout, stderr }
+  }
+}
+
+test('testers, groups, subscriptions and app settings from the command line', async (t) => {
+  const cli = cliIn(tempDir(t))
+  const jane = await cli('testers', 'add', '--name', 'Jane', '--email', 'Jane@Example.test', '--phone', '+1 555 123 4567', '--app', 'com.example.app', '--json')
+  assert.equal(jane.code, 0, jane.stderr)
+  const janeRecord = JSON.parse(jane.stdout)
+  assert.equal(janeRecord.email, 'jane@example.test')
+  assert.equal(janeRecord.phone, '+15551234567')
+  assert.equal((await cli('testers', 'add', '--name', 'Bob', '--email', 'bob@example.test')).code, 0)
+
+  const duplicate = await cli('testers', 'add', '--name', 'Jane again', '--email', 'JANE@example.test')
+  assert.equal(duplicate.code, 2)
+  assert.match(duplicate.stderr, /^airstrip: tester-exists: /)
+  const badPhone = await cli('testers', 'add', '--name', 'X', '--email', 'x@example.test', '--phone', '555')
+  assert.equal(badPhone.code, 2)
+  assert.match(badPhone.stderr, /bad-request/)
+
+  assert.equal((await cli('groups', 'create', 'Beta')).code, 0)
+  const added = await cli('groups', 'add', 'Beta', 'bob@example.test', janeRecord.id)
+  assert.equal(added.stdout, 'group Beta has 2 tester(s)\n')
+  assert.equal((await cli('groups', 'subscribe', 'Beta', '--app', 'com.example.app')).code, 0)
+  assert.equal((await cli('notifications', 'set', '--app', 'com.example.app', '--on-upload', 'always')).code, 0)
+  assert.equal((await cli('notifications', 'set', '--app', 'com.example.app', '--on-upload', 'sometimes')).code, 2)
+  const shown = JSON.parse((await cli('notifications', 'show', '--app', 'com.example.app', '--json')).stdout)
+  assert.equal(shown.notifyOnUpload, 'always')
+  assert.deepEqual(shown.testerIds, [janeRecord.id])
+  assert.equal(shown.groupIds.length, 1)
+
+  const listed = (await cli('testers', 'list')).stdout
+  assert.match(listed, /Jane <jane@example\.test>  \+15551234567  groups /)
+  assert.equal((await cli('testers', 'update', 'jane@example.test', '--phone', '')).code, 0)
+  assert.equal(JSON.parse((await cli('testers', 'list', '--json')).stdout).find((x: { name: string }) => x.name === 'Jane').phone, null)
+  assert.equal((await cli('testers', 'unsubscribe', 'jane@example.test', '--app', 'com.example.app')).code, 0)
+  assert.equal((await cli('testers', 'remove', 'bob@example.test')).code, 0)
+  assert.deepEqual(JSON.parse((await cli('groups', 'list', '--json')).stdout)[0].testerIds, [janeRecord.id])
+  assert.equal((await cli('testers', 'remove', 'nobody@example.test')).code, 2)
+  assert.equal((await cli('notifications', 'show', '--app', 'not a bundle id')).code, 2)
+  assert.equal((await cli('notifications', 'deliveries')).stdout, 'no deliveries\n')
+})
+
+test('webhooks: the secret is printed once and stored only encrypted, with the key file 0600', async (t) => {
+  const dataDir = tempDir(t)
+  const cli = cliIn(dataDir)
+  const refused = await cli('webhooks', 'add', '--app', 'com.example.app', '--url', 'http://127.0.0.1:9/hook')
+  assert.equal(refused.code, 2)
+  assert.match(refused.stderr, /webhook-url-refused/)
+
+  const added = await cli('webhooks', 'add', '--app', 'com.example.app', '--url', 'https://hooks.slack.com/services/T0/B0/XYZ', '--format', 'slack', '--events', 'build.created')
+  assert.equal(added.code, 0, added.stderr)
+  const secret = added.stdout.trim()
+  assert.match(secret, /^whsec_/)
+  assert.match(added.stderr, /shown only now/)
+  const list = await cli('webhooks', 'list', '--app', 'com.example.app')
+  assert.match(list.stdout, /com\.example\.app {2}slack {2}build\.created {2}https:\/\/hooks\.slack\.com/)
+  assert.ok(!list.stdout.includes(secret))
+  assert.equal((await cli('webhooks', 'add', '--app', 'com.example.app', '--url', 'https://x.example/', '--events', 'build.nope')).code, 2)
+
+  const db = await openDatabase(join(dataDir, 'airstrip.db'))
+  const rows = await db.selectFrom('webhooks').select(['id', 'secret_box']).execute()
+  await db.destroy()
+  assert.equal(rows.length, 1)
+  assert.ok(!rows[0]!.secret_box.includes(secret.slice(6)), 'not stored in the clear')
+  assert.ok(!readFileSync(join(dataDir, 'airstrip.db')).includes(secret.slice(6)))
+  assert.equal(statSync(join(dataDir, 'notify-secrets.key')).mode & 0o777, 0o600)
+
+  assert.equal((await cli('webhooks', 'remove', rows[0]!.id)).code, 0)
+  assert.equal((await cli('webhooks', 'remove', rows[0]!.id)).code, 2)
+})

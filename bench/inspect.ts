@@ -15,7 +15,7 @@
  *           set up in bin/airstrip.js): stripped sources and V8 bytecode come from disk. The cache
  *           (bench/.work/compile-cache) is primed by one unmeasured run of each tool first.
  *
- * Usage: npm run bench:inspect [-- --sizes 100M,2G --entries 20000 --runs 3 --warm-calls 5
+ * Usage: npm run bench:inspect [-- --sizes 100M,2G --entries 20000 --runs 5 --warm-calls 5
  *                                  --modes fresh,cached --timeout 300 --wait-idle 0]
  *   --timeout: seconds before a child is killed (reported as a failure, never a hang)
  *   --wait-idle: on a shared machine, wait up to this many seconds for the load average to drop
@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '100M,2G' },
     entries: { type: 'string', default: '20000' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     modes: { type: 'string', default: 'fresh,cached' },
     timeout: { type: 'string', default: '300' },
     'warm-calls': { type: 'string', default: '5' },
@@ -180,41 +180,70 @@ function median(values: number[]): number | null {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+interface Spec {
+  tool: string
+  sample: () => Promise<Sample>
+  /** One more child doing several calls, for the warm figure (its RSS is not used). */
+  warm?: () => Promise<Sample & { warmMs: number | null }>
+}
+
 /**
- * Up to RUNS samples; a slow first run (> 30 s) or a failure is not repeated. `warm`, when given,
- * is one more child doing several calls, for the warm figure (its RSS is not used).
+ * Up to RUNS samples of each tool, interleaved (run 1 of every tool, then run 2, ...) so that a
+ * change of load on a shared machine hits all tools alike and per-run ratios stay meaningful. A
+ * tool whose run fails or takes over 30 s is not repeated.
  */
-async function measure(file: GeneratedIpa, mode: Mode, tool: string, sample: () => Promise<Sample>, warm?: () => Promise<Sample & { warmMs: number | null }>): Promise<Row> {
-  const samples: Sample[] = []
-  const label = `${tool} [${mode}]`.padEnd(28)
+async function measureTogether(file: GeneratedIpa, mode: Mode, specs: Spec[]): Promise<Row[]> {
+  const samples: Sample[][] = specs.map(() => [])
+  const label = (tool: string): string => `${tool} [${mode}]`.padEnd(28)
   for (let i = 0; i < RUNS; i++) {
-    const s = await sample()
-    samples.push(s)
-    process.stderr.write(`  ${label} run ${i + 1}: ${s.ok ? `${s.ms.toFixed(0)} ms${s.rssMiB !== null ? `, ${s.rssMiB.toFixed(1)} MiB` : ''}` : `FAILED ${s.error}`}\n`)
-    if (!s.ok || s.ms > REPEAT_BELOW_MS) break
+    for (const [k, spec] of specs.entries()) {
+      const previous = samples[k]!.at(-1)
+      if (previous && (!previous.ok || previous.ms > REPEAT_BELOW_MS)) continue
+      const s = await spec.sample()
+      samples[k]!.push(s)
+      process.stderr.write(`  ${label(spec.tool)} run ${i + 1}: ${s.ok ? `${s.ms.toFixed(0)} ms${s.rssMiB !== null ? `, ${s.rssMiB.toFixed(1)} MiB` : ''}` : `FAILED ${s.error}`}\n`)
+    }
   }
-  const ok = samples.filter((s) => s.ok)
-  let warmMs: number | null = null
-  if (warm && ok.length > 0 && ok[0]!.ms <= REPEAT_BELOW_MS) {
-    const w = await warm()
-    warmMs = w.warmMs
-    process.stderr.write(`  ${label} warm: ${w.ok ? `${fmt(w.warmMs)} ms (median of calls 2..${WARM_CALLS})` : `FAILED ${w.error}`}\n`)
+  const rows: Row[] = []
+  for (const [k, spec] of specs.entries()) {
+    const ok = samples[k]!.filter((s) => s.ok)
+    let warmMs: number | null = null
+    if (spec.warm && ok.length > 0 && ok[0]!.ms <= REPEAT_BELOW_MS) {
+      const w = await spec.warm()
+      warmMs = w.warmMs
+      process.stderr.write(`  ${label(spec.tool)} warm: ${w.ok ? `${fmt(w.warmMs)} ms (median of calls 2..${WARM_CALLS})` : `FAILED ${w.error}`}\n`)
+    }
+    rows.push({
+      file,
+      mode,
+      tool: spec.tool,
+      samples: samples[k]!,
+      ms: median(ok.map((s) => s.ms)),
+      processMs: median(ok.map((s) => s.processMs)),
+      cpuMs: median(ok.filter((s) => s.cpuMs !== null).map((s) => s.cpuMs!)),
+      // The worst peak seen: the claim is about the ceiling, not the typical run.
+      rssMiB: ok.some((s) => s.rssMiB !== null) ? Math.max(...ok.map((s) => s.rssMiB ?? 0)) : null,
+      rssBeforeMiB: median(ok.filter((s) => s.rssBeforeMiB !== null).map((s) => s.rssBeforeMiB!)),
+      warmMs,
+      error: samples[k]!.find((s) => !s.ok)?.error ?? null,
+      summary: ok[0]?.summary ?? '',
+    })
   }
-  return {
-    file,
-    mode,
-    tool,
-    samples,
-    ms: median(ok.map((s) => s.ms)),
-    processMs: median(ok.map((s) => s.processMs)),
-    cpuMs: median(ok.filter((s) => s.cpuMs !== null).map((s) => s.cpuMs!)),
-    // The worst peak seen: the claim is about the ceiling, not the typical run.
-    rssMiB: ok.some((s) => s.rssMiB !== null) ? Math.max(...ok.map((s) => s.rssMiB ?? 0)) : null,
-    rssBeforeMiB: median(ok.filter((s) => s.rssBeforeMiB !== null).map((s) => s.rssBeforeMiB!)),
-    warmMs,
-    error: samples.find((s) => !s.ok)?.error ?? null,
-    summary: ok[0]?.summary ?? '',
+  return rows
+}
+
+async function measure(file: GeneratedIpa, mode: Mode, tool: string, sample: () => Promise<Sample>): Promise<Row> {
+  return (await measureTogether(file, mode, [{ tool, sample }]))[0]!
+}
+
+/** Median over the runs measured side by side of peer / ours (for `key` of the samples). */
+function pairedRatio(peer: Row, ours: Row, key: 'ms' | 'cpuMs' | 'processMs'): number | null {
+  const ratios: number[] = []
+  for (let i = 0; i < Math.min(peer.samples.length, ours.samples.length); i++) {
+    const [a, b] = [peer.samples[i]!, ours.samples[i]!]
+    if (a.ok && b.ok && a[key] !== null && b[key] !== null && b[key]! > 0) ratios.push(a[key]! / b[key]!)
   }
+  return median(ratios)
 }
 
 /** A Markdown table (readable as is in a terminal); `right` lists the numeric columns. */
@@ -271,13 +300,13 @@ for (const file of files) {
   await measureCommand('cat', [file.path])
   const byTool = new Map<string, Row>()
   for (const mode of MODES) {
-    for (const tool of CHILD_TOOLS) {
-      byTool.set(
-        key(mode, tool),
-        await measure(file, mode, tool, () => measureTool(tool, file.path, mode), WARM_CALLS > 1 ? () => measureTool(tool, file.path, mode, WARM_CALLS) : undefined),
-      )
-    }
-    byTool.set(key(mode, 'airstrip CLI'), await measure(file, mode, 'airstrip CLI', () => measureCommand(process.execPath, cliArgs(file.path), envFor(mode))))
+    const specs: Spec[] = CHILD_TOOLS.map((tool) => ({
+      tool,
+      sample: () => measureTool(tool, file.path, mode),
+      warm: WARM_CALLS > 1 ? () => measureTool(tool, file.path, mode, WARM_CALLS) : undefined,
+    }))
+    specs.push({ tool: 'airstrip CLI', sample: () => measureCommand(process.execPath, cliArgs(file.path), envFor(mode)) })
+    for (const row of await measureTogether(file, mode, specs)) byTool.set(key(mode, row.tool), row)
   }
   // Hashing throughput does not depend on the mode: measured once.
   const mode = MODES[0]!
@@ -329,7 +358,8 @@ out.push(
   'sha256sum, openssl), the whole command. "cold CPU ms": CPU time (user+system, all threads, JIT compilers included) of that call.',
   '"warm ms": median of calls 2..N in one process (JIT warm, as in a long-running server). "process ms": spawn to exit, Node',
   'start-up and imports included. "RSS before": after imports, before the call; "peak RSS": the child\'s maxRSS after the cold',
-  'call (worst run); "call +RSS": peak minus before. MiB/s: file size / cold time.',
+  'call (worst run); "call +RSS": peak minus before. MiB/s: file size / cold time. The tools run interleaved (run 1 of each,',
+  'then run 2, ...); the cold, CPU and process ratios below are medians of the per-run ratios, the figures medians of the runs.',
   '',
 )
 
@@ -343,17 +373,18 @@ for (const [file, byTool] of perFile) {
     const peer = byTool.get(key(mode, 'app-info-parser'))!
     const cli = byTool.get(key(mode, 'airstrip CLI'))!
     const where = `${size} [${mode}]`
-    const speedup = ratio(peer.ms, meta.ms)
+    // Ratios are medians of per-run ratios (the tools ran side by side), figures medians of runs.
+    const speedup = pairedRatio(peer, meta, 'ms')
     const speedupText = peer.ms === null ? `app-info-parser failed (${peer.error}); Airstrip ${fmt(meta.ms)} ms` : `${fmt(speedup, 1)}x (${fmt(peer.ms)} / ${fmt(meta.ms)} ms)`
     const speedupVerdict = meta.ms === null ? 'n/a (Airstrip failed)' : peer.ms === null ? 'n/a (peer failed)' : verdict(speedup !== null && speedup >= 20)
     targets.push([where, 'metadata >= 20x faster than app-info-parser (cold call)', speedupText, speedupVerdict])
-    const cpuSpeedup = ratio(peer.cpuMs, meta.cpuMs)
+    const cpuSpeedup = pairedRatio(peer, meta, 'cpuMs')
     targets.push([where, 'metadata >= 20x less CPU than app-info-parser (cold call)', `${fmt(cpuSpeedup, 1)}x (${fmt(peer.cpuMs)} / ${fmt(meta.cpuMs)} CPU ms)`, cpuSpeedup === null ? 'n/a' : verdict(cpuSpeedup >= 20)])
     const warmSpeedup = ratio(peer.warmMs, meta.warmMs)
     targets.push([where, 'metadata >= 20x faster than app-info-parser (warm call)', `${fmt(warmSpeedup, 1)}x (${fmt(peer.warmMs)} / ${fmt(meta.warmMs)} ms)`, warmSpeedup === null ? 'n/a' : verdict(warmSpeedup >= 20)])
     // The same comparison with Node's start-up and the imports counted on both sides: the floor
     // (`node -e 0`) is the same for both and caps this ratio whatever Airstrip does.
-    const processSpeedup = ratio(peer.processMs, meta.processMs)
+    const processSpeedup = pairedRatio(peer, meta, 'processMs')
     const floorMs = floors.get(mode)?.nodeE.ms ?? null
     targets.push([
       where,

@@ -19,8 +19,12 @@ import { notifyDeviceEnrollments } from './notify/device-enrollments.ts'
 import { createNotificationService, type NotificationService, type NotificationServiceDeps } from './notify/notification-service.ts'
 import { createSecretBox, loadSecretBox } from './notify/secret-box.ts'
 import { createSqliteNotificationStore } from './store/notifications.ts'
+import { recoverAtStartup } from './store/startup-recovery.ts'
 import { createDeviceService, profileSigningFromTls, type DeviceService } from './devices/device-service.ts'
 import { createSqlDeviceStore } from './store/devices.ts'
+import { createAccountService, type AccountService } from './accounts/account-service.ts'
+import { createSqlAccountStore } from './store/accounts.ts'
+import { createChannelServices, type ChannelServices } from './channels/channel-services.ts'
 import { loggerOptions, requestId } from './ops/logging.ts'
 import { createOperations, type Operations } from './ops/operations.ts'
 import { registerHttpsLifecycle } from './server/https-lifecycle.ts'
@@ -47,6 +51,12 @@ export interface Services {
   notifications: NotificationService
   /** The .ipa URL manifests name: the signed proxied link, or a presigned object-store URL (src/server/ipa-download-url.ts). */
   ipaUrl: IpaUrlResolver
+  /** Users, sign-in sessions and first-run setup of the admin UI (src/accounts). */
+  accounts: AccountService
+  /** Channels, access to install, install analytics, retention (src/channels). */
+  access: ChannelServices['access']
+  analytics: ChannelServices['analytics']
+  runRetention: ChannelServices['runRetention']
 }
 
 export interface AppOptions {
@@ -124,7 +134,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     log: server.log.child({ component: 'notify' }), ...(options.notify ? { overrides: options.notify } : {}),
   })
   notifyDeviceEnrollments(devices, notifications)
-  const services: Services = { config, meta, blobs, signer, urls, now, devCaDer, ops, devices, notifications, ipaUrl: createIpaUrlResolver(config, blobs) }
+  await recoverAtStartup({ db, meta, blobs, dataDir: config.dataDir, storage: config.storage, now, log: server.log.child({ component: 'recovery' }), announce: (app, build) => notifications.buildCreated(app, build) })
+  const { startRetention, ...channelServices } = createChannelServices({ db, meta, blobs, notifications, signer, urls, config, now, log: server.log.child({ component: 'channels' }) })
+  const services: Services = { config, meta, blobs, signer, urls, now, devCaDer, ops, devices, notifications, ipaUrl: createIpaUrlResolver(config, blobs), accounts: createAccountService({ store: createSqlAccountStore(db, { now }), now }), ...channelServices }
   registerSecurityHeaders(server, { hsts: config.tls.mode === 'files' || config.tls.mode === 'acme' })
   registerRequestMetrics(server, ops.metrics)
   registerHttpsLifecycle(server, config, acme)
@@ -133,12 +145,15 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   await registerRoutes(server, services)
   if (config.trustProxy) warnOnForwardedMismatch(server, config.publicUrl)
   notifications.start()
+  const retention = startRetention(config.retentionIntervalSeconds)
 
   return {
     server,
     services,
     async close() {
       await server.close()
+      await retention.stop()
+      await channelServices.analytics.settled()
       await notifications.stop()
       await meta.close()
     },
@@ -163,7 +178,7 @@ async function loadOrCreateSecret(dataDir: string): Promise<Buffer> {
 
 /** Paths that carry a signed token, with the token replaced. */
 export function redactTokens(url: string): string {
-  return url.replace(/^\/(m|d|icon|enroll)\/[^/?]+/, '/$1/<token>')
+  return url.replace(/^\/(m|d|icon|enroll|t)\/[^/?]+/, '/$1/<token>')
 }
 
 /**

@@ -31,6 +31,8 @@ export interface Config {
   maxUploadBytes: number
   /** Lifetime of the signed manifest/.ipa/icon links an install page hands out. */
   linkTtlSeconds: number
+  /** How often the server applies channels' retention rules; 0: only on demand. */
+  retentionIntervalSeconds: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Mail, SMS and the delivery outbox's retry policy (src/notify/notify-config.ts). */
   notify: NotifyConfig
@@ -53,6 +55,7 @@ export const SETTINGS = [
   { key: 'trustProxy', flag: '--trust-proxy', env: 'AIRSTRIP_TRUST_PROXY', help: 'honour X-Forwarded-Proto/Host/Port from a reverse proxy' },
   { key: 'maxUploadBytes', flag: '--max-upload-bytes <n>', env: 'AIRSTRIP_MAX_UPLOAD_BYTES', help: 'largest accepted .ipa (default 4 GiB)' },
   { key: 'linkTtlSeconds', flag: '--link-ttl <seconds>', env: 'AIRSTRIP_LINK_TTL', help: 'lifetime of signed install links (default 86400)' },
+  { key: 'retentionInterval', flag: '--retention-interval <seconds>', env: 'AIRSTRIP_RETENTION_INTERVAL', help: 'how often channels\' retention rules run (default 3600; 0: only on demand)' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'AIRSTRIP_LOG_LEVEL', help: 'fatal, error, warn, info, debug, trace or silent (default info)' },
   { key: 'domain', flag: '--domain <name>', env: 'AIRSTRIP_DOMAIN', help: 'get and renew a trusted certificate for this domain automatically (ACME; port 443, public URL https://<domain>)' },
   { key: 'acmeEmail', flag: '--acme-email <email>', env: 'AIRSTRIP_ACME_EMAIL', help: 'contact address for the ACME account (expiry warnings from the CA)' },
@@ -153,6 +156,7 @@ export function loadConfig(flags: RawSettings, env: Record<string, string | unde
     trustProxy: flag('trustProxy'),
     maxUploadBytes: integer('maxUploadBytes', 4 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     linkTtlSeconds: integer('linkTtlSeconds', 24 * 60 * 60, 60, 365 * 24 * 60 * 60),
+    retentionIntervalSeconds: integer('retentionInterval', 60 * 60, 0, 7 * 24 * 60 * 60),
     logLevel: logLevel as Config['logLevel'],
     httpPort: httpPort === 0 ? null : httpPort,
     minFreeDiskBytes: integer('minFreeDisk', 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
@@ -209,6 +213,7 @@ export function describeConfig(config: Config): string {
     `trust proxy  ${config.trustProxy}`,
     `max upload   ${config.maxUploadBytes} bytes`,
     `link TTL     ${config.linkTtlSeconds} s`,
+    `retention    ${config.retentionIntervalSeconds ? `every ${config.retentionIntervalSeconds} s` : 'on demand only'}`,
     ...(config.httpPort === null ? [] : [`HTTP port    ${config.httpPort} (ACME challenges, redirects to HTTPS)`]),
     ...describeNotifyConfig(config.notify),
     ...describeDeviceConfig(config.devices),

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   // Server and API
   'upload-too-large': 'the upload is larger than this server accepts',
   'upload-aborted': 'the upload was interrupted before it completed',
+  'insufficient-storage': 'the server has no space left to store this upload; nothing was kept (free disk space in the data dir, or raise the volume size)',
   'missing-file': 'the request carries no .ipa file',
   'unauthorized': 'a valid API token is required (Authorization: Bearer <token>)',
   'build-not-found': 'no such build',
@@ -63,6 +64,21 @@ export const ERROR_CODES = {
   'webhook-not-found': 'no such webhook',
   'webhook-url-refused': 'the webhook URL is not allowed (http(s) only; private and loopback addresses need --webhook-allow-private-networks)',
   'delivery-not-found': 'no such delivery',
+  // Channels, access to install, retention (src/access, src/channels)
+  'channel-not-found': 'no such channel',
+  'channel-not-empty': 'the channel still has builds',
+  'access-denied': 'you do not have access to this build',
+  'access-revoked': 'this link has been revoked; ask for a new one',
+  'grant-not-found': 'no such invite or access grant',
+  // Accounts and the admin UI (sign-in, sessions, roles, CSRF, API token scopes)
+  forbidden: 'your role (or this API token) does not allow this',
+  'csrf-invalid': 'the form was not sent from this Airstrip page (missing or wrong CSRF token); reload the page and try again',
+  'login-failed': 'wrong e-mail address or password',
+  'too-many-attempts': 'too many failed sign-ins; wait a few minutes and try again',
+  'setup-unavailable': 'first-run setup is closed (an admin exists) or the setup token is wrong',
+  'user-not-found': 'no such user',
+  'user-exists': 'a user with this e-mail address already exists',
+  'last-admin': 'the server must keep at least one admin',
   // Backups (`airstrip backup`, `airstrip restore`): command line, no HTTP status
   'backup-corrupt': 'the backup archive is damaged or was altered (a size or hash does not match its manifest)',
   'backup-unsupported': 'this storage cannot be backed up by Airstrip (back up PostgreSQL and S3 with their own tools)',

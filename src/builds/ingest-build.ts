@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { BlobStore, StagedBlob } from '../store/blob-store.ts'
+import { asInsufficientStorage } from '../store/disk-full.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { AppRecord, BuildRecord } from '../store/records.ts'
 
@@ -26,14 +27,17 @@ export async function stageUpload(deps: IngestDeps, body: Readable): Promise<Sta
 export async function ingestStagedBuild(
   deps: IngestDeps,
   staged: StagedBlob,
-  upload: { fileName: string | null; notes: string | null },
+  upload: { fileName: string | null; notes: string | null; accept?: ((bundleId: string) => void) | undefined; channel?: string | undefined },
 ): Promise<{ app: AppRecord; build: BuildRecord }> {
   try {
     // Loaded at the first upload, not at start-up: a server that only serves downloads never needs
     // inspect's certificate, plist and ZIP dependencies in memory.
     const { inspectStaged } = await import('./inspect-staged.ts')
     const { info, iconPng } = await inspectStaged(staged, { now: deps.now(), sha256: staged.sha256 })
-    return await blobReferences.exclusive(async () => {
+    // A refusal here (an app-bound API token uploading another app) stores nothing.
+    upload.accept?.(info.bundleId)
+    // Queued in-process, then locked across instances sharing the database (PostgreSQL).
+    return await blobReferences.exclusive(() => deps.meta.withBlobReferencesLock(async () => {
       const iconSha256 = iconPng ? await deps.blobs.putBytes(iconPng) : null
       await staged.commit()
       return deps.meta.insertBuild({
@@ -50,8 +54,12 @@ export async function ingestStagedBuild(
       fileName: upload.fileName,
       createdAt: deps.now().toISOString(),
       info,
+      channel: upload.channel,
       })
-    })
+    }))
+  } catch (error) {
+    // The icon, the commit or SQLite hit a full disk: a 507 that says so (a committed blob whose build was never recorded is removed by startup recovery).
+    throw asInsufficientStorage(error)
   } finally {
     await staged.discard()
   }
@@ -59,14 +67,14 @@ export async function ingestStagedBuild(
 
 /** Deletes a build and whichever blobs no other build still references. */
 export async function deleteBuild(deps: Pick<IngestDeps, 'blobs' | 'meta'>, id: string): Promise<BuildRecord | null> {
-  return blobReferences.exclusive(async () => {
+  return blobReferences.exclusive(() => deps.meta.withBlobReferencesLock(async () => {
     const build = await deps.meta.deleteBuild(id)
     if (!build) return null
     for (const listener of deletionListeners.get(deps.meta) ?? []) listener(build.id)
     if ((await deps.meta.countBuildsWithSha256(build.sha256)) === 0) await deps.blobs.delete(build.sha256)
     if (build.iconSha256 && (await deps.meta.countBuildsWithIconSha256(build.iconSha256)) === 0) await deps.blobs.delete(build.iconSha256)
     return build
-  })
+  }))
 }
 
 /**

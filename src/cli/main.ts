@@ -13,6 +13,9 @@ import { registerExport } from './export.ts'
 import { registerDoctor } from './doctor.ts'
 import { registerBackup } from './backup.ts'
 import { registerMigrateStore } from './migrate-store.ts'
+import { registerAdmin } from './admin.ts'
+import { registerChannels } from './channels.ts'
+import { registerRetention } from './retention.ts'
 import { exitCodeFor, type Output } from './output.ts'
 
 /**
@@ -43,6 +46,9 @@ export async function main(
   registerDoctor(program, output, setExitCode)
   registerBackup(program, output, env)
   registerMigrateStore(program, output, env)
+  registerAdmin(program, output, env)
+  registerChannels(program, output, env)
+  registerRetention(program, output, env)
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {

@@ -24,6 +24,8 @@ export function registerServe(program: Command, output: Output, env: Record<stri
     if (findings.some((finding) => finding.level === 'error')) throw new Error('start-up checks failed (see above)')
     const app = await createApp(config)
     await app.server.listen({ host: config.host, port: config.port })
+    const setupToken = await app.services.accounts.pendingSetupToken()
+    if (setupToken) output.stdout.write(`No admin account yet: open ${config.publicUrl}/admin/setup?token=${setupToken} (or run \`airstrip admin create --email …\`)\n`)
     const stop = async (signal: string): Promise<void> => {
       const outcome = await shutdownGracefully({ close: app.close, server: app.server.server, log: app.server.log }, config.shutdownTimeoutSeconds * 1000, signal)
       process.exit(outcome === 'drained' ? 0 : 1)

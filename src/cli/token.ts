@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { loadConfig, type RawSettings } from '../config.ts'
+import { AirstripError } from '../errors.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { Output } from './output.ts'
 import { addSettingFlags } from './serve.ts'
@@ -19,16 +20,26 @@ export function registerToken(program: Command, output: Output, env: Record<stri
       await meta.close()
     }
   }
-  addSettingFlags(token.command('create').description('create a token and print it once').requiredOption('--name <name>', 'what the token is for, e.g. "github-actions"'), ['dataDir', 'databaseUrl']).action(
-    async (flags: RawSettings & { name: string }) => {
-      const created = await withStore(flags, (meta) => meta.createApiToken(flags.name))
+  addSettingFlags(
+    token
+      .command('create')
+      .description('create a token and print it once')
+      .requiredOption('--name <name>', 'what the token is for, e.g. "github-actions"')
+      .option('--scope <scope>', 'full (the whole API) or upload (POST /api/v1/builds only)', 'full')
+      .option('--app <bundleId>', 'upload-only tokens: only this app'),
+    ['dataDir', 'databaseUrl'],
+  ).action(
+    async (flags: RawSettings & { name: string; scope: string; app?: string }) => {
+      if (flags.scope !== 'full' && flags.scope !== 'upload') throw new AirstripError('usage-error', `--scope must be full or upload, not "${flags.scope}"`)
+      if (flags.app && flags.scope !== 'upload') throw new AirstripError('usage-error', '--app needs --scope upload')
+      const created = await withStore(flags, (meta) => meta.createApiToken(flags.name, { scope: flags.scope as 'full' | 'upload', bundleId: flags.app ?? null }))
       output.stdout.write(`${created.token}\n`)
       output.stderr.write(`Token "${flags.name}" (id ${created.id}) created. It is shown only now; use it as "Authorization: Bearer <token>".\n`)
     },
   )
   addSettingFlags(token.command('list').description('list tokens (never their values)'), ['dataDir', 'databaseUrl']).action(async (flags: RawSettings) => {
     const tokens = await withStore(flags, (meta) => meta.listApiTokens())
-    for (const t of tokens) output.stdout.write(`${t.id}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}\n`)
+    for (const t of tokens) output.stdout.write(`${t.id}  ${t.name}  ${t.scope}${t.bundleId ? ` (${t.bundleId})` : ''}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}\n`)
   })
   addSettingFlags(token.command('revoke').description('revoke a token by id').argument('<id>'), ['dataDir', 'databaseUrl']).action(async (id: string, flags: RawSettings) => {
     const revoked = await withStore(flags, (meta) => meta.revokeApiToken(id))

@@ -130,6 +130,8 @@ export async function deploymentPage(plan: DeploymentPlan, info: IpaInfo, digest
     fileName: plan.files.ipa.name,
     createdAt,
     info: { ...info, sha256: digest.sha256 },
+    channel: 'main',
+    keep: false,
   }
   const model = standaloneInstallPageModel({
     app,

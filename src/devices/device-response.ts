@@ -92,8 +92,17 @@ export function parseCertificatesPem(pem: string): pkijs.Certificate[] {
   return blocks.map((block) => pkijs.Certificate.fromBER(Buffer.from(block.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
 }
 
+/** asn1js throws, rather than reporting, on some malformed primitives (an unparseable GeneralizedTime). */
+function parseBer(body: Uint8Array): ReturnType<typeof asn1js.fromBER> {
+  try {
+    return asn1js.fromBER(body)
+  } catch (error) {
+    throw refused(`the body is not DER/BER (${(error as Error).message}); expected a CMS SignedData`)
+  }
+}
+
 function decodeSignedData(body: Uint8Array): pkijs.SignedData {
-  const asn1 = asn1js.fromBER(body)
+  const asn1 = parseBer(body)
   if (asn1.offset === -1) throw refused(`the body is not DER/BER (${asn1.result.error || 'unreadable ASN.1'}); expected a CMS SignedData`)
   if (asn1.offset !== body.byteLength) throw refused(`${body.byteLength - asn1.offset} bytes of garbage after the CMS envelope`)
   let info: pkijs.ContentInfo

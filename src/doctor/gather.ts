@@ -3,7 +3,7 @@ import { AirstripError } from '../errors.ts'
 import type { Evidence, ImageEvidence, ServerEvidence, TargetKind, TlsEvidence } from './evidence.ts'
 import { gatherLocalIpa, gatherRemoteIpa } from './gather-ipa.ts'
 import { SAFARI_USER_AGENT, type FailureKind, type Fetcher, type FollowedFetch } from './http-fetch.ts'
-import { parseItmsLink, type ParsedLink } from './itms-link-parse.ts'
+import { parseItmsLink } from './itms-link-parse.ts'
 import { DOCTOR_LIMITS } from './limits.ts'
 import { readManifest } from './manifest-read.ts'
 import { findItmsLinks } from './page-links.ts'
@@ -127,7 +127,7 @@ async function classifyTarget(target: string): Promise<TargetKind> {
   } finally {
     await handle.close()
   }
-  if (head.readUInt32LE(0) === 0x04034b50 || /\.ipa$/i.test(target)) return 'ipa-file'
+  if ((head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) || /\.ipa$/i.test(target)) return 'ipa-file'
   if (looksLikePlist(head) || /\.plist$/i.test(target)) return 'manifest-file'
   throw new AirstripError('usage-error', `${target} is neither an .ipa nor a manifest .plist`)
 }
@@ -186,6 +186,3 @@ function isImageBytes(bytes: Buffer): boolean {
 function isHttpUrl(url: string): boolean {
   return /^https?:\/\//i.test(url)
 }
-
-/** For checks and messages: the links of a page other than the one diagnosed. */
-export type { ParsedLink }

@@ -336,6 +336,6 @@ function flattenHeaders(headers: NodeJS.Dict<string[]>): Record<string, string> 
   return flat
 }
 
-export function seconds(ms: number): string {
+function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`
 }

@@ -28,7 +28,7 @@ export function summarizeCertificate(der: Uint8Array): CertificateSummary | null
   const commonName = subject.find(([type]) => type === 'CN')?.[1]
   // X509Certificate drops the DER sign byte of a serial whose top bit is set; put it back.
   const serial = cert.serialNumber.toUpperCase()
-  if (commonName === undefined || serial.startsWith('-')) return summarizeWithAsn1(der)
+  if (commonName === undefined || serial.startsWith('-') || Number.isNaN(cert.validFromDate.getTime() + cert.validToDate.getTime())) return summarizeWithAsn1(der)
   return {
     subject: commonName,
     teamId: subject.find(([type]) => type === 'OU')?.[1] ?? null,

@@ -2,7 +2,7 @@ import type { PublicUrls } from '../ota/public-urls.ts'
 import type { BlobStore } from '../store/blob-store.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { NotificationStore } from '../store/notifications.ts'
-import type { DeliveryRecord, NewEvent, WebhookRecord } from '../store/notification-records.ts'
+import type { DeliveryRecord, NewEvent, WebhookEvent, WebhookRecord } from '../store/notification-records.ts'
 import type { BuildRecord } from '../store/records.ts'
 import { dispatchDelivery } from './dispatch-delivery.ts'
 import type { AppRef, BuildCreatedData, BuildDeletedData, DeviceEnrolledData, EnrolledDevice } from './event-payloads.ts'
@@ -51,6 +51,8 @@ export interface NotificationService {
    * `device.enrolled`; without, every webhook subscribed to it does.
    */
   deviceEnrolled(device: EnrolledDevice, options?: { app?: AppRef | null }): Promise<void>
+  /** An event for the app's webhooks only (no tester is notified), e.g. `install.started` from src/channels. */
+  appEvent(event: { type: WebhookEvent; subjectId: string; bundleId: string; payload: unknown }): Promise<void>
   createWebhook(request: WebhookRequest): Promise<{ webhook: WebhookRecord; secret: string }>
   /** Sends a failed or cancelled delivery again, now. */
   retryDelivery(id: string): Promise<DeliveryRecord | null>
@@ -146,6 +148,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
         webhooks: app ? 'app' : 'all-subscribed',
       })
     },
+    appEvent: (event) => enqueue({ ...event, notifyTesters: false, testerChannels, webhooks: 'app' }),
     createWebhook: (request) => registerWebhook(store, deps.secrets, request, { allowPrivateNetworks: config.webhookAllowPrivateNetworks }),
     async retryDelivery(id) {
       const delivery = await store.retryDelivery(id)

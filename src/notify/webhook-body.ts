@@ -48,6 +48,13 @@ function summarize(event: WebhookEnvelope): Summary {
     const device = [data.device.name, data.device.model, data.device.osVersion ? `iOS ${data.device.osVersion}` : null].filter(Boolean).map((s) => cleanLine(s!)).join(', ')
     return { headline: `A device enrolled${data.app ? ` for ${cleanLine(data.app.name)}` : ''}: ${device || cleanLine(data.device.udid)}`, details: `UDID ${cleanLine(data.device.udid)}`, link: null }
   }
+  if (event.type === 'install.started' || event.type === 'install.completed') {
+    // src/channels/install-analytics.ts (InstallEventData)
+    const data = event.data as { app: { name: string }; build: { version: string | null; build: string | null; channel: string }; tester: { name: string } | null }
+    const who = data.tester ? cleanLine(data.tester.name) : 'Someone'
+    const what = `${buildTitle(data.app.name, data.build.version, data.build.build)}${data.build.channel === 'main' ? '' : ` (${cleanLine(data.build.channel)})`}`
+    return { headline: `${who} ${event.type === 'install.started' ? 'started installing' : 'downloaded'} ${what}`, details: null, link: null }
+  }
   return { headline: `Airstrip event ${cleanLine(event.type)}`, details: null, link: null }
 }
 

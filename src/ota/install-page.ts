@@ -25,6 +25,19 @@ export interface InstallPageInput {
   device?: { name: string; udid: string } | null
   /** The enrolment page, offered on device-limited builds when the device is not known. */
   enrollUrl?: string | null
+  /** The build's channel, when worth naming (the app has several, or it is not "main"). */
+  channel?: string | null
+  /** The app's channels the visitor may see (app page), with links built by the caller. */
+  channels?: InstallPageChannel[]
+}
+
+/** One channel in the app page's list: its newest version, or "locked" until its password is given. */
+export interface InstallPageChannel {
+  name: string
+  url: string
+  versionLabel: string | null
+  locked: boolean
+  current: boolean
 }
 
 /** Everything the install page template shows; plain data, HTML escaping is the template's job. */
@@ -75,6 +88,8 @@ export interface InstallPageModel {
   deviceCheck: DeviceProfileCheck | null
   /** Enrolment link to check first: unknown device, device-limited build, on the device itself. */
   enrollOffer: string | null
+  channel: string | null
+  channels: InstallPageChannel[]
 }
 
 const NOT_INSTALLABLE: ReadonlySet<ProfileKind | null> = new Set<ProfileKind | null>(['app-store', null])
@@ -140,6 +155,8 @@ export function installPageModel(input: InstallPageInput): InstallPageModel {
     deviceCheck: canInstall && input.device ? deviceProfileCheck(info, input.device, now) : null,
     enrollOffer:
       canInstall && !input.device && input.enrollUrl && hasDeviceList(info) && (client.kind === 'ios-safari' || client.kind === 'ipados-desktop-mode') ? input.enrollUrl : null,
+    channel: input.channel ?? null,
+    channels: input.channels ?? [],
   }
 }
 

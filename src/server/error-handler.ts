@@ -19,6 +19,8 @@ export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'invalid-png': 422,
   'upload-too-large': 413,
   'upload-aborted': 400,
+  // 507 Insufficient Storage (RFC 4918): the one 5xx whose message is sent (see describe) — the uploader needs to know why.
+  'insufficient-storage': 507,
   'missing-file': 400,
   'bad-request': 400,
   'unsupported-media-type': 415,
@@ -49,6 +51,19 @@ export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'webhook-not-found': 404,
   'webhook-url-refused': 422,
   'delivery-not-found': 404,
+  'channel-not-found': 404,
+  'channel-not-empty': 409,
+  'access-denied': 403,
+  'access-revoked': 410,
+  'grant-not-found': 404,
+  forbidden: 403,
+  'csrf-invalid': 403,
+  'login-failed': 401,
+  'too-many-attempts': 429,
+  'setup-unavailable': 403,
+  'user-not-found': 404,
+  'user-exists': 409,
+  'last-admin': 409,
 }
 
 /** Paths fetched by iOS's installer or a device get a short plain-text reason, not JSON. */
@@ -70,7 +85,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
 function describe(error: FastifyError | Error): { status: number; code: string; message: string } {
   if (error instanceof AirstripError) {
     const status = STATUS_BY_CODE[error.code] ?? 500
-    return { status, code: error.code, message: status >= 500 ? 'internal error' : error.message }
+    return { status, code: error.code, message: status >= 500 && status !== 507 ? 'internal error' : error.message }
   }
   const fastifyError = error as FastifyError
   if (fastifyError.validation) return { status: 400, code: 'bad-request', message: error.message }

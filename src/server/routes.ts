@@ -15,6 +15,9 @@ import { healthRoutes } from './routes/health.ts'
 import { installAssetsRoutes } from './routes/install-assets.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { pagesRoutes } from './routes/pages.ts'
+import { adminRoutes } from './routes/admin.ts'
+import { accessFormsRoutes } from './routes/access-forms.ts'
+import { apiChannelsRoutes } from './routes/api-channels.ts'
 
 /**
  * Every URL Airstrip serves, on one screen:
@@ -39,6 +42,12 @@ import { pagesRoutes } from './routes/pages.ts'
  *   GET|PATCH /api/v1/apps/:id/notifications, GET|POST …/webhooks, GET|DELETE /api/v1/webhooks/:id   api-app-notifications
  *   GET  /api/v1/deliveries[/:id], POST …/:id/retry   notification outbox (token)   api-deliveries
  *   GET  /api/v1/doctor[?build=&udid=]    self-diagnosis of a build's deployment (token)   api-doctor
+ *   GET  /apps/:appId?channel=, /t/:secret[/:buildId]   channel page, a tester's personal link   pages
+ *   POST /i/:buildId, /apps/:appId        password form of a protected build or app   access-forms
+ *   GET  /api/v1/apps/:id/channels[/:channel], PATCH|DELETE …/:channel, PUT /api/v1/apps/:id/access (token)   api-channels
+ *   GET|POST /api/v1/apps/:id/invites, DELETE /api/v1/invites/:id, DELETE …/apps/:id/testers/:tester/invites   api-channels
+ *   PATCH /api/v1/builds/:id (keep, channel), GET /api/v1/builds/:id/analytics, /api/v1/apps/:id/analytics, POST /api/v1/retention/run   api-channels
+ *   GET|POST /admin/…                     admin web UI (session cookie + CSRF): login, setup, apps, builds, upload, tokens, testers, devices, webhooks, settings   admin*
  */
 export async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {
   await registerApiDocs(app)
@@ -56,4 +65,7 @@ export async function registerRoutes(app: FastifyInstance, services: Services): 
   await app.register(apiAppNotificationsRoutes, { services })
   await app.register(apiDeliveriesRoutes, { services })
   await app.register(apiDoctorRoutes, { services })
+  await app.register(adminRoutes, { services })
+  await app.register(accessFormsRoutes, { services })
+  await app.register(apiChannelsRoutes, { services })
 }

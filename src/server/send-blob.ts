@@ -8,9 +8,10 @@ import type { BlobReader, BlobStore } from '../store/blob-store.ts'
  * whole length, sized by what the budget has left when it starts. Measured on the serve benchmark
  * (loopback, TLS): 256 KiB reads stream ~25 % faster than 64 KiB ones, while 200 concurrent
  * downloads must not hold 100 MiB of buffers (plus as much again queued in TLS, which holds one
- * chunk per connection). So the first downloads get large buffers and a crowd gets small ones.
+ * chunk per connection). So the first few downloads get large buffers and a crowd small ones
+ * (200 at once: ~10 MiB of buffers in all); a phone on Wi-Fi needs no more than 16 KiB reads.
  */
-const BUFFER_BUDGET = 8 * 1024 * 1024
+const BUFFER_BUDGET = 4 * 1024 * 1024
 const MIN_BUFFER = 16 * 1024
 const MAX_BUFFER = 256 * 1024
 let bufferBytesInUse = 0
@@ -27,6 +28,8 @@ export interface BlobResponse {
   size: number
   lastModified: Date
   contentType: string
+  /** Told which bytes [start, start + sent) reached the socket, once a GET's body is done or cut (install analytics). */
+  onSent?: (start: number, sent: number) => void
 }
 
 /**
@@ -67,7 +70,8 @@ export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blo
     return reply
   }
   try {
-    await writeBody(reader, response, start, end)
+    const sent = await writeBody(reader, response, start, end)
+    blob.onSent?.(start, sent)
   } catch (error) {
     // Headers are out: all that is left is to cut the connection so the client sees a short body.
     request.log.warn({ err: error }, 'blob download failed mid-way')
@@ -83,18 +87,22 @@ export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blo
  * chunk is read into one while the other is being written. One write at a time, and the next only
  * after the write callback: a slow client holds at most one chunk in the TLS layer beyond the
  * kernel's socket buffer (backpressure), and a buffer is never refilled while the socket may still
- * read it. Resolves when all is written or the client has gone (never with a read in flight, so the
- * caller may close the reader); rejects on a read error.
+ * read it. Resolves with the number of bytes the socket took, once all is written or the client
+ * has gone (never with a read in flight, so the caller may close the reader); rejects on a read
+ * error.
  *
  * Callbacks rather than an async loop: per chunk this allocates one read promise and nothing else,
  * which keeps 200 concurrent downloads' garbage (and so the heap) small.
  */
-function writeBody(reader: BlobReader, response: ServerResponse, start: number, end: number): Promise<void> {
+function writeBody(reader: BlobReader, response: ServerResponse, start: number, end: number): Promise<number> {
   const bufferSize = bufferSizeFor(end - start + 1)
   const buffers = [Buffer.allocUnsafeSlow(bufferSize), Buffer.allocUnsafeSlow(bufferSize)] as const
   bufferBytesInUse += 2 * bufferSize
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     let position = start
+    /** Bytes whose write completed, and the size of the write in flight. */
+    let sent = 0
+    let inFlight = 0
     let turn: 0 | 1 = 0
     let reading = false
     let writing = false
@@ -106,12 +114,13 @@ function writeBody(reader: BlobReader, response: ServerResponse, start: number, 
       outcome ??= { error }
       if (reading) return // resolved from onRead: the reader must not be closed under a read
       response.off('close', onClose)
-      if (outcome.error === undefined) resolve()
+      if (outcome.error === undefined) resolve(sent)
       else reject(outcome.error)
     }
     const onClose = (): void => settle()
     const onWritten = (error?: Error | null): void => {
       writing = false
+      if (!error) sent += inFlight
       if (error) settle() // the client went away
       else pump()
     }
@@ -135,6 +144,7 @@ function writeBody(reader: BlobReader, response: ServerResponse, start: number, 
         writing = true
         const chunk = ready
         ready = null
+        inFlight = chunk.length
         response.write(chunk, onWritten)
       }
       if (!ready && !reading && position <= end) {

@@ -4,6 +4,7 @@ import { toAppRecord } from './apps.ts'
 import { decodeBuildCursor, encodeBuildCursor } from './build-cursor.ts'
 import type { BuildsTable, Database } from './database.ts'
 import type { AppRecord, BuildPage, BuildRecord, NewBuild } from './records.ts'
+import { DEFAULT_CHANNEL, ensureChannel } from './channels.ts'
 
 /** What the queries need from outside: a clock and an id source (both injectable for tests). */
 export interface StoreContext {
@@ -32,6 +33,8 @@ export function toBuildRecord(row: Selectable<BuildsTable>): BuildRecord {
     fileName: row.file_name,
     createdAt: row.created_at,
     info: JSON.parse(row.info) as BuildRecord['info'],
+    channel: row.channel,
+    keep: Number(row.keep) === 1,
   }
 }
 
@@ -74,8 +77,11 @@ export async function insertBuild(db: Kysely<Database>, ctx: StoreContext, input
       file_name: input.fileName,
       created_at: createdAt,
       info: JSON.stringify(input.info),
+      channel: input.channel ?? DEFAULT_CHANNEL,
+      keep: 0,
     }
     await trx.insertInto('builds').values(row).execute()
+    await ensureChannel(trx, row.bundle_id, row.channel, createdAt)
     return { app: toAppRecord(app), build: toBuildRecord(row) }
   })
 }

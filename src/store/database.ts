@@ -8,6 +8,11 @@ import { notifications } from './migrations/2026-11-26-0003-notifications.ts'
 import type { DeviceTables } from './device-tables.ts'
 import type { NotificationTables } from './notification-tables.ts'
 import { sharedSecrets } from './migrations/2026-11-26-0004-shared-secrets.ts'
+import { accounts } from './migrations/2026-11-26-0005-accounts.ts'
+import type { AccountTables } from './account-tables.ts'
+import { channelsAccess } from './migrations/2026-11-26-0006-channels-access.ts'
+import type { AccessTables } from './access-tables.ts'
+import { markPostgres } from './blob-references-lock.ts'
 import { createPostgresDialect, isPostgresUrl } from './postgres-dialect.ts'
 import type { SharedSecretTables } from './shared-secrets.ts'
 import { createSqliteDialect } from './sqlite-dialect.ts'
@@ -42,6 +47,10 @@ export interface BuildsTable {
   created_at: string
   /** JSON of the `IpaInfo` read at upload. */
   info: string
+  /** The channel it was uploaded to ("main" unless told otherwise). */
+  channel: string
+  /** 1: retention never deletes it. */
+  keep: number
 }
 
 /** Row shape of `api_tokens`: only the SHA-256 of each token is kept, never the token. */
@@ -51,10 +60,16 @@ export interface ApiTokensTable {
   token_hash: string
   created_at: string
   last_used_at: string | null
+  /** 'full' (every API call; what tokens before accounts are) or 'upload' (POST /api/v1/builds only). */
+  scope: string
+  /** Uploads only for this app (bundle id); null: any app. */
+  bundle_id: string | null
+  /** The user who made it in the admin UI; null: the CLI. */
+  created_by: string | null
 }
 
 /** The whole schema as Kysely sees it, after the latest migration. */
-export interface Database extends NotificationTables, DeviceTables, SharedSecretTables {
+export interface Database extends NotificationTables, DeviceTables, SharedSecretTables, AccessTables, AccountTables {
   apps: AppsTable
   builds: BuildsTable
   api_tokens: ApiTokensTable
@@ -69,6 +84,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-26-0002-devices': devices,
   '2026-11-26-0003-notifications': notifications,
   '2026-11-26-0004-shared-secrets': sharedSecrets,
+  '2026-11-26-0005-accounts': accounts,
+  '2026-11-26-0006-channels-access': channelsAccess,
 }
 
 /**
@@ -82,6 +99,7 @@ export async function openDatabase(path: string): Promise<Kysely<Database>> {
   const postgres = isPostgresUrl(path)
   if (!postgres && path !== ':memory:') await mkdir(dirname(path), { recursive: true })
   const db = new Kysely<Database>({ dialect: postgres ? createPostgresDialect(path) : createSqliteDialect(path) })
+  if (postgres) markPostgres(db)
   try {
     await migrateToLatest(db, MIGRATIONS)
   } catch (error) {

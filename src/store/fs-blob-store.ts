@@ -7,11 +7,10 @@ import type { Readable } from 'node:stream'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import { assertBlobKey } from './blob-store.ts'
 import type { BlobReader, BlobStat, BlobStore, StageOptions, StagedBlob } from './blob-store.ts'
-import { createChunkedHasher } from './chunked-hasher.ts'
+import type { ChunkedDigest } from './chunked-hasher.ts'
 import { fsyncFile, installFile, isErrno } from './durable-files.ts'
-
-/** Reads and writes in 1 MiB pieces: measured ~4× faster than the 64 KiB default for large .ipa files. */
-const IO_SIZE = 1024 * 1024
+import { receiveToFile } from './receive-to-file.ts'
+import { asInsufficientStorage, isDiskFull, refuseForFullDisk } from './disk-full.ts'
 
 const TEMP_NAME = /^[0-9a-f]{32}\.tmp$/
 
@@ -134,48 +133,25 @@ export function createFsBlobStore(root: string): BlobStore {
 }
 
 /**
- * Writes `body` to a new file at `path` (mode 0600, never an existing file), hashing as it goes,
- * in batches of about IO_SIZE. Awaiting each write pauses the body: backpressure for free.
- * On any failure the file is removed; body errors become `upload-aborted` (cause kept), disk
- * errors stay what they are.
+ * Writes `body` to a new file at `path` (mode 0600, never an existing file), hashing as it goes
+ * (`receiveToFile`). On any failure the file is removed; body errors become `upload-aborted`
+ * (cause kept), disk errors stay what they are.
  */
-async function receive(body: Readable, path: string, { maxBytes, chunkSize }: StageOptions): Promise<{ sha256: string; size: number; chunkSha256s: string[] }> {
-  const hasher = createChunkedHasher(chunkSize)
-  let size = 0
-  let pending: Uint8Array[] = []
-  let pendingBytes = 0
+async function receive(body: Readable, path: string, options: StageOptions): Promise<ChunkedDigest> {
   try {
     const handle = await open(path, 'wx', 0o600)
-    const flush = async (): Promise<void> => {
-      const [buffers, total] = [pending, pendingBytes]
-      pending = []
-      pendingBytes = 0
-      if (total === 0) return
-      const { bytesWritten } = await handle.writev(buffers)
-      // writev may write less than asked (rare on files); writeFile loops until the rest is out.
-      if (bytesWritten < total) await handle.writeFile(Buffer.concat(buffers).subarray(bytesWritten))
-    }
     try {
-      for await (const piece of body as AsyncIterable<Uint8Array | string>) {
-        const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece
-        size += bytes.length
-        if (size > maxBytes) throw new AirstripError('upload-too-large', undefined, { details: { maxBytes } })
-        hasher.update(bytes)
-        pending.push(bytes)
-        pendingBytes += bytes.length
-        if (pendingBytes >= IO_SIZE) await flush()
-      }
-      await flush()
+      return await receiveToFile(body, handle, options)
     } finally {
       await handle.close()
     }
   } catch (error) {
-    // Leaving the loop early already destroyed the body; say so explicitly for bodies that are not plain Readables.
+    // A full disk: free the space at once and read the rest of the body, so the client gets its 507.
+    if (isDiskFull(error) && !body.destroyed) throw await refuseForFullDisk(body, path, options.maxBytes, error)
     if (!body.destroyed) body.destroy()
     await rm(path, { force: true })
-    throw isBodyFailure(error, body) ? new AirstripError('upload-aborted', undefined, { cause: error }) : error
+    throw isBodyFailure(error, body) ? new AirstripError('upload-aborted', undefined, { cause: error }) : asInsufficientStorage(error)
   }
-  return hasher.digest()
 }
 
 /** True when `error` came from the body (client gone, stream destroyed or truncated), not from us or the disk. */

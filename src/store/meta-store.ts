@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely'
 import { createApiToken, listApiTokens, revokeApiToken, verifyApiToken } from './api-tokens.ts'
+import { withBlobReferencesLock } from './blob-references-lock.ts'
 import { getApp, getAppByBundleId, listApps } from './apps.ts'
 import { countBuildsWithIconSha256, countBuildsWithSha256, deleteBuild, getBuild, insertBuild, latestBuild, listBuilds } from './builds.ts'
 import type { StoreContext } from './builds.ts'
 import type { Database } from './database.ts'
 import { newId } from './new-id.ts'
-import type { ApiTokenRecord, AppRecord, AppSummary, BuildPage, BuildRecord, NewBuild } from './records.ts'
+import type { ApiTokenRecord, NewApiTokenOptions, VerifiedApiToken, AppRecord, AppSummary, BuildPage, BuildRecord, NewBuild } from './records.ts'
 
 /**
  * Everything the routes, the upload path and the CLI need from the metadata database, and
@@ -29,13 +30,18 @@ export interface MetaStore {
   /** Most recently built first, with build count and newest build. */
   listApps(): Promise<AppSummary[]>
   latestBuild(appId: string): Promise<BuildRecord | null>
-  /** Returns the token once (`as_…`); only its SHA-256 is stored. Empty name: `bad-request`. */
-  createApiToken(name: string): Promise<{ id: string; token: string }>
-  /** The token's id and name if it is valid (and notes it was used), else null. */
-  verifyApiToken(token: string): Promise<{ id: string; name: string } | null>
+  /** Returns the token once (`as_…`); only its SHA-256 is stored. Empty name: `bad-request`. Default: full, any app. */
+  createApiToken(name: string, options?: NewApiTokenOptions): Promise<{ id: string; token: string }>
+  /** The token's id, name, scope and app if it is valid (and notes it was used), else null. */
+  verifyApiToken(token: string): Promise<VerifiedApiToken | null>
   listApiTokens(): Promise<ApiTokenRecord[]>
   /** True when the token existed. */
   revokeApiToken(id: string): Promise<boolean>
+  /**
+   * Runs `work` (commit a blob and record its build, or delete a build and its unreferenced blobs)
+   * exclusively across every instance sharing this database (a PostgreSQL advisory lock).
+   */
+  withBlobReferencesLock<T>(work: () => Promise<T>): Promise<T>
   /** Closes the database. */
   close(): Promise<void>
 }
@@ -62,10 +68,11 @@ export function createSqliteMetaStore(db: Kysely<Database>, options: MetaStoreOp
     getAppByBundleId: (bundleId) => getAppByBundleId(db, bundleId),
     listApps: () => listApps(db),
     latestBuild: (appId) => latestBuild(db, appId),
-    createApiToken: (name) => createApiToken(db, ctx, name),
+    createApiToken: (name, options) => createApiToken(db, ctx, name, options),
     verifyApiToken: (token) => verifyApiToken(db, ctx, token),
     listApiTokens: () => listApiTokens(db),
     revokeApiToken: (id) => revokeApiToken(db, id),
+    withBlobReferencesLock: (work) => withBlobReferencesLock(db, work),
     close: () => db.destroy(),
   }
 }

@@ -4,7 +4,7 @@ export const NOTIFY_ON_UPLOAD = ['always', 'on-request'] as const
 /** `always`: every upload notifies the app's testers; `on-request`: only uploads sent with notify=true. */
 export type NotifyOnUpload = (typeof NOTIFY_ON_UPLOAD)[number]
 
-export const WEBHOOK_EVENTS = ['build.created', 'build.deleted', 'device.enrolled'] as const
+export const WEBHOOK_EVENTS = ['build.created', 'build.deleted', 'device.enrolled', 'install.started', 'install.completed'] as const
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
 
 export const WEBHOOK_FORMATS = ['json', 'slack', 'teams'] as const

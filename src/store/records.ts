@@ -34,6 +34,10 @@ export interface BuildRecord {
   createdAt: string
   /** Everything inspect read, as JSON. */
   info: IpaInfo
+  /** The channel it belongs to ("main" by default; see src/store/channels.ts). */
+  channel: string
+  /** Marked "keep": retention never deletes it. */
+  keep: boolean
 }
 
 /** An app as listed: its record plus what a list shows about its builds. */
@@ -45,7 +49,7 @@ export interface AppSummary extends AppRecord {
 }
 
 /** What a new build carries; the store assigns `id` and `appId`, and `createdAt` defaults to now. */
-export type NewBuild = Omit<BuildRecord, 'id' | 'appId' | 'createdAt'> & { createdAt?: string }
+export type NewBuild = Omit<BuildRecord, 'id' | 'appId' | 'createdAt' | 'channel' | 'keep'> & { createdAt?: string; channel?: string }
 
 /** One page of builds, newest first; pass `nextCursor` back to get the next page (null: no more). */
 export interface BuildPage {
@@ -59,4 +63,28 @@ export interface ApiTokenRecord {
   name: string
   createdAt: string
   lastUsedAt: string | null
+  /** 'full': the whole API; 'upload': POST /api/v1/builds only. */
+  scope: ApiTokenScope
+  /** Uploads only for this bundle id; null: any app. */
+  bundleId: string | null
+  /** The admin UI user who made it; null: made with the CLI. */
+  createdBy: string | null
+}
+
+export const API_TOKEN_SCOPES = ['full', 'upload'] as const
+export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number]
+
+/** What a token may do, as `verifyApiToken` finds it. */
+export interface VerifiedApiToken {
+  id: string
+  name: string
+  scope: ApiTokenScope
+  bundleId: string | null
+}
+
+/** Options of a new token; the default is what tokens always were: full, any app. */
+export interface NewApiTokenOptions {
+  scope?: ApiTokenScope | undefined
+  bundleId?: string | null | undefined
+  createdBy?: string | null | undefined
 }

@@ -1,21 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { Transform } from 'node:stream'
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  ListPartsCommand,
-  PutObjectCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3'
-import type { S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { AirstripError, isAirstripError } from '../errors.ts'
@@ -25,6 +11,7 @@ import type { BlobStore, StageOptions, StagedBlob } from './blob-store.ts'
 import { createChunkedHasher } from './chunked-hasher.ts'
 import { createS3Client } from './s3-client.ts'
 import type { S3Settings } from './s3-client.ts'
+import { copyObject, removeStaleStaging } from './s3-maintenance.ts'
 import { openObjectSource, openSequentialReader } from './s3-object-reads.ts'
 
 /** S3's limits: parts of 5 MiB to 5 GiB, at most 10,000 of them; one CopyObject up to 5 GiB. */
@@ -101,27 +88,6 @@ export function createS3BlobStore(settings: S3Settings, options: S3BlobStoreOpti
   }
   const deleteKey = (key: string) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
 
-  const copy = async (from: string, to: string, size: number): Promise<void> => {
-    const CopySource = `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`
-    if (size <= singleCopyLimit) {
-      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource, MetadataDirective: 'REPLACE', ContentType: 'application/octet-stream' }))
-      return
-    }
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ContentType: 'application/octet-stream' }))
-    try {
-      const ranges: Array<[number, number]> = []
-      for (let start = 0; start < size; start += copyPartSize) ranges.push([start, Math.min(size, start + copyPartSize) - 1])
-      const parts = await mapLimited(ranges, partConcurrency, async ([start, end], index) => {
-        const part = await client.send(new UploadPartCopyCommand({ Bucket: bucket, Key: to, UploadId, PartNumber: index + 1, CopySource, CopySourceRange: `bytes=${start}-${end}` }))
-        return { PartNumber: index + 1, ETag: part.CopyPartResult?.ETag }
-      })
-      await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }))
-    } catch (error) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId })).catch(() => {})
-      throw error
-    }
-  }
-
   return {
     async stage(body, stageOptions) {
       checkStageOptions(stageOptions)
@@ -145,7 +111,7 @@ export function createS3BlobStore(settings: S3Settings, options: S3BlobStoreOpti
           const target = blobKey(digest.sha256)
           const existing = await head(target)
           // Same hash and size: the same content is already stored (dedup); a different size means damage: replace it.
-          if (existing?.size !== digest.size) await copy(tempKey, target, digest.size)
+          if (existing?.size !== digest.size) await copyObject(client, { bucket, from: tempKey, to: target, size: digest.size, singleCopyLimit, copyPartSize, concurrency: partConcurrency })
           state = 'committed'
           await deleteKey(tempKey).catch(() => {}) // a leftover is removed by cleanTemp
         },
@@ -228,26 +194,7 @@ export function createS3BlobStore(settings: S3Settings, options: S3BlobStoreOpti
     },
 
     async cleanTemp(olderThanMs) {
-      const cutoff = Date.now() - olderThanMs
-      let removed = 0
-      for await (const object of listObjects(client, bucket, tempPrefix)) {
-        if (object.Key && object.LastModified && object.LastModified.getTime() < cutoff) {
-          await deleteKey(object.Key)
-          removed++
-        }
-      }
-      // Multipart uploads of crashed instances. Another instance's upload may run for hours over a
-      // slow link: only one whose newest part is also older than the cutoff is dead.
-      for await (const upload of listUploads(client, bucket, tempPrefix)) {
-        if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated.getTime() >= cutoff) continue
-        const newestPart = await newestPartTime(client, bucket, upload.Key, upload.UploadId)
-        if (newestPart !== null && newestPart >= cutoff) continue
-        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId })).catch((error: unknown) => {
-          if (!isNotFound(error)) throw error
-        })
-        removed++
-      }
-      return removed
+      return removeStaleStaging(client, bucket, tempPrefix, Date.now() - olderThanMs)
     },
 
     async presignDownload(sha256, { expiresInSeconds, contentType, fileName }) {
@@ -267,51 +214,6 @@ export function createS3BlobStore(settings: S3Settings, options: S3BlobStoreOpti
   }
 }
 
-async function* listObjects(client: S3Client, bucket: string, prefix: string) {
-  let ContinuationToken: string | undefined
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken }))
-    yield* page.Contents ?? []
-    ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined
-  } while (ContinuationToken)
-}
-
-async function* listUploads(client: S3Client, bucket: string, prefix: string) {
-  let KeyMarker: string | undefined
-  let UploadIdMarker: string | undefined
-  for (;;) {
-    const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker, UploadIdMarker }))
-    yield* page.Uploads ?? []
-    if (!page.IsTruncated) return
-    KeyMarker = page.NextKeyMarker
-    UploadIdMarker = page.NextUploadIdMarker
-  }
-}
-
-async function newestPartTime(client: S3Client, bucket: string, key: string, uploadId: string): Promise<number | null> {
-  let newest: number | null = null
-  let PartNumberMarker: string | undefined
-  for (;;) {
-    const page = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker }))
-    for (const part of page.Parts ?? []) newest = Math.max(newest ?? 0, part.LastModified?.getTime() ?? 0)
-    if (!page.IsTruncated) return newest
-    PartNumberMarker = page.NextPartNumberMarker
-  }
-}
-
-/** Runs `work` over `items` with at most `limit` at once; results in input order. */
-async function mapLimited<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index] as T, index)
-    }
-  })
-  await Promise.all(lanes)
-  return results
-}
 
 /** A 404 from S3 (NoSuchKey on GET, NotFound on HEAD, NoSuchUpload). */
 function isNotFound(error: unknown): boolean {

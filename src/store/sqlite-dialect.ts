@@ -72,6 +72,9 @@ export function adaptDatabaseSync(database: DatabaseSync): SqliteDatabase {
     },
     prepare: (sql) => {
       let statement = statements.get(sql)
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL among them): Kysely's
+      // ROLLBACK would then fail with "no transaction is active" and hide the error that matters.
+      if (sql === 'rollback' && !database.isTransaction) return { reader: false, all: () => [], run: () => ({ changes: 0, lastInsertRowid: 0 }), iterate: () => [][Symbol.iterator]() }
       if (statement) {
         statements.delete(sql)
       } else {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
 
 /** The pages Airstrip renders; each is `src/web/templates/<name>.eta` inside `layout.eta`. */
-export type PageName = 'install' | 'home' | 'not-found' | 'enroll' | 'enroll-result'
+export type PageName = 'install' | 'home' | 'not-found' | 'enroll' | 'enroll-result' | 'access-password' | 'access-denied'
 
 /**
  * The one Eta instance. autoEscape is on: `<%= %>` HTML-escapes exactly once (so a real `&` in a

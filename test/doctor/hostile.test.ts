@@ -13,7 +13,7 @@ import { doctor, fileScope, layOutSite, pemFile, startDeployment, type Deploymen
 const suite = fileScope()
 const TIMEOUT_S = 2
 /** Time allowed past --timeout for process work after the last request (parsing, reporting). */
-const GRACE_MS = 2500
+const GRACE_MS = 4000
 let pki: TestPki
 let ipa: Buffer
 let dir: string

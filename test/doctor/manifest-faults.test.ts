@@ -110,7 +110,7 @@ describe('fetching the manifest', () => {
   })
 
   it('manifest-requires-auth: basic auth, a redirect to a login page, a login form', async (t) => {
-    const { site, urls, trust } = await deployment(t)
+    const { site, trust } = await deployment(t)
     site.routes['/basic/manifest.plist'] = { status: 401, type: 'text/plain', body: 'auth', headers: { 'www-authenticate': 'Basic realm="ota"' } }
     site.routes['/sso/manifest.plist'] = { status: 302, type: 'text/html', body: '', headers: { location: '/accounts/login?next=/sso/manifest.plist' } }
     site.routes['/accounts/login'] = { type: 'text/html', body: '<form><input type=password></form>' }
@@ -125,7 +125,6 @@ describe('fetching the manifest', () => {
     const form = await doctor(site.url('/form/manifest.plist'), ...trust)
     assert.equal(form.status('manifest-requires-auth'), 'fail')
     assert.equal(form.status('manifest-invalid'), 'fail')
-    assert.ok(urls)
   })
 
   it('manifest-redirect: a redirect is a warning, to plain http a failure', async (t) => {

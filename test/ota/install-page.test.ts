@@ -40,7 +40,7 @@ function buildRecord(info: Partial<IpaInfo> = {}, record: Partial<BuildRecord> =
   return {
     id: 'bld_1', appId: 'app_1', bundleId: 'com.example.app', name: full.name, version: full.version, build: full.build, size: full.size,
     sha256: 'ab'.repeat(32), chunkSize: 10_485_760, chunkSha256s: [], iconSha256: null, notes: 'Fixes <b>login</b> & more', fileName: 'Example.ipa',
-    createdAt: UPLOADED, info: full, ...record,
+    createdAt: UPLOADED, info: full, channel: 'main', keep: false, ...record,
   }
 }
 

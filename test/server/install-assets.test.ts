@@ -1,7 +1,8 @@
 // What iOS's installer fetches — manifest, .ipa, icon — over real HTTPS, without cookies.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { get as httpsGet } from 'node:https'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parse as parsePlist } from 'plist'
@@ -134,4 +135,89 @@ test('titles with <script>, & and ]]> come out escaped in the manifest and round
   assert.ok(xml.includes('&lt;script&gt;'))
   const manifest = parsePlist(xml) as unknown as Manifest
   assert.equal(manifest.items[0]!.metadata['title'], title)
+})
+
+/** Expiry (unix seconds) inside a signed token: base64url("v1:<purpose>:<subject>:<expiry>").<mac> */
+const tokenExpiry = (url: string, marker: string): number => {
+  const token = new URL(url).pathname.split('/')[2]!.replace(/\.png$/, '')
+  assert.ok(url.includes(marker))
+  return Number(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8').split(':')[3])
+}
+
+test('manifests are served from a per-window cache: links inside never outlive the TTL; deletion is seen at once', async (t) => {
+  const server = await startServer(t)
+  const ttl = server.app.services.config.linkTtlSeconds
+  const start = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 15_000) // 15 s into a 60 s window
+  server.setNow(start)
+  const build = (await server.upload(fixture('ipa', 'lagunitas-Sample.ipa'))).json()
+  const first = await server.request(build.manifestUrl)
+  assert.equal(first.status, 200)
+  assert.equal(first.headers['content-length'], String(first.body.length))
+  assert.doesNotMatch(String(first.headers['content-security-policy'] ?? ''), /nonce/, 'no nonce where nothing inline is served')
+  const ipaUrlOf = (xml: string): string => String((parsePlist(xml) as unknown as Manifest).items[0]!.assets.find((a) => a['kind'] === 'software-package')!['url'])
+  const expiry = tokenExpiry(ipaUrlOf(first.text()), '/d/')
+  const nowSeconds = start.getTime() / 1000
+  assert.ok(expiry <= nowSeconds + ttl, 'never beyond the TTL from now')
+  assert.ok(expiry >= nowSeconds + ttl - 60, 'at most one window less')
+
+  server.setNow(new Date(start.getTime() + 20_000))
+  assert.ok((await server.request(build.manifestUrl)).body.equals(first.body), 'same window: the same bytes')
+  server.setNow(new Date(start.getTime() + 60_000))
+  const next = await server.request(build.manifestUrl)
+  assert.ok(!next.body.equals(first.body), 'a new window: fresh links')
+  const nextIpaUrl = ipaUrlOf(next.text())
+  assert.equal(tokenExpiry(nextIpaUrl, '/d/'), expiry + 60)
+  assert.equal((await server.request(nextIpaUrl, { method: 'HEAD' })).status, 200)
+
+  const deleted = await server.request(`${server.url}/api/v1/builds/${build.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${server.apiToken}` } })
+  assert.equal(deleted.status, 204)
+  assert.equal((await server.request(build.manifestUrl)).status, 404, 'not served from the cache once deleted')
+})
+
+/** Open descriptors of this process (the server runs in it) that point at `path`. */
+const openDescriptors = (path: string): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path
+    } catch {
+      return false
+    }
+  }).length
+
+test('downloads: a client that leaves mid-way releases the file; a crowd of concurrent ones all get every byte', { timeout: 60_000, skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+  const server = await startServer(t)
+  const path = join(tempDir(t), 'crowd.ipa')
+  await buildIpa(path, { files: [{ name: 'payload.bin', data: randomBytes(6 * 1024 * 1024) }] })
+  const bytes = readFileSync(path)
+  const build = (await server.upload(path)).json()
+  const manifest = parsePlist((await server.request(build.manifestUrl)).text()) as unknown as Manifest
+  const url = new URL(String(manifest.items[0]!.assets.find((a) => a['kind'] === 'software-package')!['url']))
+  const blobPath = join(server.dataDir, 'blobs', 'sha256', build.sha256.slice(0, 2), build.sha256.slice(2, 4), build.sha256)
+  const ca = server.app.services.devCaDer ? `-----BEGIN CERTIFICATE-----\n${server.app.services.devCaDer.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n` : undefined
+
+  // Read the first chunk, then cut the connection: the server must close the blob.
+  await new Promise<void>((resolve, reject) => {
+    const request = httpsGet(url, { ca, agent: false }, (response) => {
+      response.once('data', () => {
+        assert.ok(openDescriptors(blobPath) >= 1, 'the download reads the blob')
+        request.destroy()
+        resolve()
+      })
+    })
+    request.on('error', (error) => (request.destroyed ? undefined : reject(error)))
+  })
+  // The server closes the file just after the last byte or the client's leaving: give it a moment.
+  const closedSoon = async (): Promise<number> => {
+    for (let i = 0; i < 100 && openDescriptors(blobPath) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    return openDescriptors(blobPath)
+  }
+  assert.equal(await closedSoon(), 0, 'file closed after the client left')
+
+  // More downloads than the buffer budget gives large buffers to: some stream through small ones.
+  const crowd = await Promise.all(Array.from({ length: 24 }, () => server.request(url.href)))
+  for (const response of crowd) {
+    assert.equal(response.status, 200)
+    assert.equal(sha256(response.body), sha256(bytes))
+  }
+  assert.equal(await closedSoon(), 0, 'every download closed its reader')
 })

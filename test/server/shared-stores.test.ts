@@ -278,7 +278,7 @@ async function doctorAgainst(t: TestContext, server: TestServer, udid: string): 
   const upload = await server.upload(DOCTOR_IPA)
   assert.equal(upload.status, 201, upload.text())
   const ca = pemFile(t, `-----BEGIN CERTIFICATE-----\n${server.app.services.devCaDer!.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`)
-  return doctor(upload.json<{ installPageUrl: string }>().installPageUrl, '--ca-file', ca, '--now', DOCTOR_NOW, '--udid', udid)
+  return doctor(upload.json<{ installPageUrl: string }>().installPageUrl, '--ca-file', ca, '--now', DOCTOR_NOW, '--udid', udid, '--ios', '17.0')
 }
 
 function assertAllPass(run: DoctorRun): void {

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
 import type { TestContext } from 'node:test'
 import { Kysely, sql } from 'kysely'
 import { MIGRATIONS, migrateToLatest, openDatabase } from '../../src/store/database.ts'
 import type { Database } from '../../src/store/database.ts'
 import { createSqliteMetaStore } from '../../src/store/meta-store.ts'
-import { createSqliteDialect } from '../../src/store/sqlite-dialect.ts'
+import { adaptDatabaseSync, createSqliteDialect } from '../../src/store/sqlite-dialect.ts'
 import { sampleBuild } from './meta-store-adapters.ts'
 
 async function tempDir(t: TestContext): Promise<string> {
@@ -86,6 +87,30 @@ describe('openDatabase (sqlite)', () => {
   })
 })
 
+describe('adaptDatabaseSync', () => {
+  it('prepares each SQL text once, keeps the most recently used 200, and still answers correctly', () => {
+    const sqlite = new DatabaseSync(':memory:')
+    const adapted = adaptDatabaseSync(sqlite)
+    sqlite.exec('create table t (n integer)')
+    const insert = adapted.prepare('insert into t (n) values (?)')
+    for (let n = 0; n < 5; n++) assert.equal(adapted.prepare('insert into t (n) values (?)'), insert, 'same statement reused')
+    for (let n = 0; n < 5; n++) insert.run([n])
+    const select = adapted.prepare('select n from t where n >= ? order by n')
+    assert.equal(select.reader, true)
+    assert.equal(insert.reader, false)
+    assert.deepEqual(select.all([3]).map((row) => (row as { n: number }).n), [3, 4])
+    assert.deepEqual(select.all([1]).map((row) => (row as { n: number }).n), [1, 2, 3, 4], 'a reused statement binds new parameters')
+    // 200 other texts push the insert (least recently used) out; the select, used again meanwhile, stays.
+    for (let i = 0; i < 200; i++) {
+      adapted.prepare(`select ${i} as n`)
+      if (i === 100) assert.equal(adapted.prepare('select n from t where n >= ? order by n'), select)
+    }
+    assert.equal(adapted.prepare('select n from t where n >= ? order by n'), select)
+    assert.notEqual(adapted.prepare('insert into t (n) values (?)'), insert)
+    adapted.close()
+  })
+})
+
 function sampleBuildRow(): Database['builds'] {
   const build = sampleBuild('com.example.row')
   return {
@@ -104,5 +129,7 @@ function sampleBuildRow(): Database['builds'] {
     file_name: null,
     created_at: new Date().toISOString(),
     info: JSON.stringify(build.info),
+    channel: 'main',
+    keep: 0,
   }
 }

@@ -118,7 +118,8 @@ describe('createFsBlobStore', () => {
 
   it('hashes multi-MiB bodies across write batches and odd chunk sizes', async (t) => {
     const { blobs } = await openStore(t)
-    const bytes = randomBytes(3 * 1024 * 1024 + 5)
+    // More than the 4 MiB staging ring, so slots are reused while writes and hashing are in flight.
+    const bytes = randomBytes(9 * 1024 * 1024 + 5)
     const chunkSize = 1024 * 1024 + 3
     const body = Readable.from((function* () {
       for (let offset = 0; offset < bytes.length; offset += 65_537) yield Buffer.from(bytes.subarray(offset, offset + 65_537))
@@ -130,6 +131,24 @@ describe('createFsBlobStore', () => {
     assert.deepEqual(staged.chunkSha256s, expected)
     assert.deepEqual(await readFile(staged.path), bytes)
     await staged.discard()
+  })
+
+  it('stops a large upload mid-way (too large, or the body fails) with nothing left behind', async (t) => {
+    const { blobs, temps } = await openStore(t)
+    const MiB = 1024 * 1024
+    const bytes = randomBytes(7 * MiB)
+    const pieces = () => Readable.from((function* () {
+      for (let offset = 0; offset < bytes.length; offset += 65_536) yield bytes.subarray(offset, offset + 65_536)
+    })())
+    await assert.rejects(blobs.stage(pieces(), { maxBytes: 6 * MiB + 1, chunkSize: MiB }), (error) => isAirstripError(error, 'upload-too-large'))
+    const failing = new PassThrough()
+    failing.write(bytes.subarray(0, 5 * MiB + 3))
+    setTimeout(() => failing.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })), 50)
+    await assert.rejects(blobs.stage(failing, { maxBytes: 10 * MiB, chunkSize: MiB }), (error) => isAirstripError(error, 'upload-aborted'))
+    assert.deepEqual(await temps(), [])
+    const fits = await blobs.stage(pieces(), { maxBytes: 7 * MiB, chunkSize: MiB })
+    assert.equal(fits.sha256, sha256(bytes))
+    await fits.discard()
   })
 
   it('turns a real HTTP client that disconnects mid-upload into upload-aborted', async (t) => {

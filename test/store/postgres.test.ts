@@ -94,6 +94,24 @@ describe('openDatabase (postgres)', { skip: postgresUnavailable() ?? false }, ()
     await assert.rejects(openDatabase(`postgres://airstrip@127.0.0.1:${port}/none`), /ECONNREFUSED/)
   })
 
+  it('serialises blob-reference work across instances with an advisory lock', async (t) => {
+    const url = await (await sharedPostgres()).createDatabase()
+    const [a, b] = [await instance(t, url), await instance(t, url)]
+    const events: string[] = []
+    const section = (name: string) => async () => {
+      events.push(`${name} in`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      events.push(`${name} out`)
+      return name
+    }
+    const results = await Promise.all([a.meta.withBlobReferencesLock(section('a1')), b.meta.withBlobReferencesLock(section('b1')), a.meta.withBlobReferencesLock(section('a2')), b.meta.withBlobReferencesLock(section('b2'))])
+    assert.deepEqual(results, ['a1', 'b1', 'a2', 'b2'])
+    for (let i = 0; i < events.length; i += 2) assert.equal(events[i]?.replace(' in', ''), events[i + 1]?.replace(' out', ''), `no overlap: ${events.join(', ')}`)
+    // An error inside releases the lock.
+    await assert.rejects(a.meta.withBlobReferencesLock(async () => { throw new Error('inside') }), /inside/)
+    assert.equal(await b.meta.withBlobReferencesLock(async () => 'free again'), 'free again')
+  })
+
   it('hands every instance the same shared secrets, created once', async (t) => {
     const url = await (await sharedPostgres()).createDatabase()
     const [a, b] = [await instance(t, url), await instance(t, url)]
@@ -104,7 +122,7 @@ describe('openDatabase (postgres)', { skip: postgresUnavailable() ?? false }, ()
     assert.ok((await sharedSecret(b.db, 'url-signing')).equals(keys[1]!))
   })
 
-  it('lets two instances claim each due notification delivery once', { todo: 'src/store/outbox.ts claimDueDeliveries: the outer UPDATE must repeat the due conditions (or the inner SELECT use FOR UPDATE SKIP LOCKED) for PostgreSQL' }, async (t) => {
+  it('lets two instances claim each due notification delivery once', async (t) => {
     const url = await (await sharedPostgres()).createDatabase()
     const [a, b] = [await instance(t, url), await instance(t, url)]
     const now = new Date().toISOString()

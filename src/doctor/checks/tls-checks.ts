@@ -1,7 +1,7 @@
 import type { Evidence, TlsEvidence } from '../evidence.ts'
 import type { CertificateFacts } from '../tls-chain.ts'
 import type { CheckDefinition, CheckOutcome } from '../types.ts'
-import { fail, pass, skip, warn } from './outcome.ts'
+import { fail, pass, skip } from './outcome.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1'

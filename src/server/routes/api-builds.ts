@@ -7,9 +7,11 @@ import type { Services } from '../../app.ts'
 import { deleteBuild, ingestStagedBuild, stageUpload, type IngestDeps } from '../../builds/ingest-build.ts'
 import { AirstripError } from '../../errors.ts'
 import type { StagedBlob } from '../../store/blob-store.ts'
-import { requireApiToken } from '../api-auth.ts'
+import { requireApiToken, tokenAppCheck } from '../api-auth.ts'
 import { summarizeBuild } from '../build-summary.ts'
-import { BuildList, BuildSummary, ErrorBody, IdParams, ListQuery, UploadQuery } from '../schemas/builds.ts'
+import { ErrorBody, IdParams, ListQuery, UploadQuery } from '../schemas/builds.ts'
+import { ChannelledBuildList, ChannelledBuildSummary, ChannelQuery } from '../schemas/channels.ts'
+import { parseChannelName } from '../../access/channel-name.ts'
 import { NotifyQuery, parseNotifyField } from '../schemas/notifications.ts'
 
 const NOTES_MAX = 20_000
@@ -29,10 +31,10 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
     {
       schema: {
         tags: ['builds'],
-        summary: 'Upload an .ipa (multipart field "file", optional "notes" and "notify"; or a raw application/octet-stream body with ?notes=&notify=)',
+        summary: 'Upload an .ipa (multipart field "file", optional "notes", "notify" and "channel"; or a raw application/octet-stream body with ?notes=&notify=&channel=)',
         consumes: ['multipart/form-data', 'application/octet-stream'],
-        querystring: Type.Composite([UploadQuery, NotifyQuery]),
-        response: { 201: BuildSummary, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
+        querystring: Type.Composite([UploadQuery, NotifyQuery, ChannelQuery]),
+        response: { 201: ChannelledBuildSummary, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -46,6 +48,7 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
       let notes = request.query.notes ?? null
       let fileName = request.query.fileName ?? null
       let notify = request.query.notify
+      let channel = request.query.channel === undefined ? undefined : parseChannelName(request.query.channel)
       try {
         if (request.isMultipart()) {
           for await (const part of request.parts()) {
@@ -58,6 +61,8 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
               notes = String(part.value)
             } else if (part.fieldname === 'notify') {
               notify = parseNotifyField(String(part.value))
+            } else if (part.fieldname === 'channel') {
+              channel = parseChannelName(String(part.value))
             }
           }
         } else if (request.body && typeof (request.body as Readable).pipe === 'function') {
@@ -70,15 +75,15 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
         await staged?.discard()
         throw error
       }
-      const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes: notes?.trim() || null })
+      const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes: notes?.trim() || null, accept: tokenAppCheck(request), channel })
       request.log.info({ build: build.id, bundleId: build.bundleId, size: build.size }, 'build uploaded')
       // Recorded in the outbox (never throws); sent in the background.
       await services.notifications.buildCreated(record, build, { notify })
-      return reply.code(201).send(summarizeBuild(services, record, build))
+      return reply.code(201).send({ ...summarizeBuild(services, record, build), channel: build.channel, keep: build.keep })
     },
   )
 
-  app.get('/api/v1/builds', { schema: { tags: ['builds'], querystring: ListQuery, response: { 200: BuildList, ...errors } } }, async (request) => {
+  app.get('/api/v1/builds', { schema: { tags: ['builds'], querystring: ListQuery, response: { 200: ChannelledBuildList, ...errors } } }, async (request) => {
     const { builds, nextCursor } = await services.meta.listBuilds({ appId: request.query.appId, limit: request.query.limit ?? 50, cursor: request.query.cursor })
     const apps = new Map<string, { id: string; bundleId: string; name: string }>()
     const summaries = []
@@ -88,17 +93,17 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
         record = (await services.meta.getApp(build.appId)) ?? { id: build.appId, bundleId: build.bundleId, name: build.name }
         apps.set(build.appId, record)
       }
-      summaries.push(summarizeBuild(services, record, build))
+      summaries.push({ ...summarizeBuild(services, record, build), channel: build.channel, keep: build.keep })
     }
     return { builds: summaries, nextCursor }
   })
 
-  app.get('/api/v1/builds/:id', { schema: { tags: ['builds'], params: IdParams, response: { 200: BuildSummary, ...errors } } }, async (request) => {
+  app.get('/api/v1/builds/:id', { schema: { tags: ['builds'], params: IdParams, response: { 200: ChannelledBuildSummary, ...errors } } }, async (request) => {
     const build = await services.meta.getBuild(request.params.id)
     if (!build) throw new AirstripError('build-not-found')
     const record = await services.meta.getApp(build.appId)
     if (!record) throw new AirstripError('app-not-found')
-    return summarizeBuild(services, record, build)
+    return { ...summarizeBuild(services, record, build), channel: build.channel, keep: build.keep }
   })
 
   app.delete('/api/v1/builds/:id', { schema: { tags: ['builds'], params: IdParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../app.ts'
 import { AirstripError } from '../../errors.ts'
 import type { TokenPurpose } from '../../ota/url-token.ts'
+import type { GrantRecord } from '../../store/access.ts'
 import type { BuildRecord } from '../../store/records.ts'
 import { createManifestCache } from '../manifest-cache.ts'
 import { sendBlob } from '../send-blob.ts'
@@ -18,27 +19,32 @@ const FileParams = Type.Object({ token: Type.String({ maxLength: 512 }), file: T
 export async function installAssetsRoutes(base: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
 
-  const buildFor = async (token: string, purpose: TokenPurpose): Promise<BuildRecord> => {
-    const { subject } = services.signer.verify(token, purpose)
+  const buildFor = async (token: string, purpose: TokenPurpose): Promise<{ build: BuildRecord; grant: GrantRecord | null }> => {
+    const { subject, grant } = services.signer.verify(token, purpose)
     const build = await services.meta.getBuild(subject)
     if (!build) throw new AirstripError('build-not-found', 'this build has been deleted')
-    return build
+    // Minted under an access grant (src/channels): works only while the grant still opens the build.
+    return { build, grant: grant ? await services.access.requireGrant(grant, build) : null }
   }
 
   const manifests = createManifestCache(services)
   app.get('/m/:token/manifest.plist', { schema: { params: TokenParams } }, async (request, reply) => {
-    const { subject } = services.signer.verify(request.params.token, 'manifest')
-    const body = await manifests.body(subject)
+    const { subject, grant, expiresAt } = services.signer.verify(request.params.token, 'manifest')
+    // Under a grant: checked, and made for that grant (never from the shared cache).
+    const granted = grant ? await buildFor(request.params.token, 'manifest') : null
+    const body = granted ? services.access.grantManifest(granted.build, grant!, expiresAt) : await manifests.body(subject)
+    services.analytics.manifestFetched(subject, granted?.grant ?? null)
     return reply.type('text/xml; charset=utf-8').header('cache-control', 'no-store').send(body)
   })
 
   app.get('/d/:token/:file', { schema: { params: FileParams } }, async (request, reply) => {
-    const build = await buildFor(request.params.token, 'ipa')
-    return sendBlob(request, reply, { sha256: build.sha256, size: build.size, lastModified: new Date(build.createdAt), contentType: 'application/octet-stream' }, services.blobs)
+    const { build, grant } = await buildFor(request.params.token, 'ipa')
+    const onSent = request.method === 'GET' ? services.analytics.downloadStarted({ token: request.params.token, client: request.ip, userAgent: request.headers['user-agent'] ?? '', build, grant }) : undefined
+    return sendBlob(request, reply, { sha256: build.sha256, size: build.size, lastModified: new Date(build.createdAt), contentType: 'application/octet-stream', onSent }, services.blobs)
   })
 
   app.get('/icon/:file', { schema: { params: Type.Object({ file: Type.String({ maxLength: 520 }) }) } }, async (request, reply) => {
-    const build = await buildFor(request.params.file.replace(/\.png$/, ''), 'icon')
+    const { build } = await buildFor(request.params.file.replace(/\.png$/, ''), 'icon')
     if (!build.iconSha256) throw new AirstripError('not-found', 'this build has no icon')
     const stat = await services.blobs.stat(build.iconSha256)
     if (!stat) throw new AirstripError('not-found', 'the icon is missing from storage')

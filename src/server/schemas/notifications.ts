@@ -8,7 +8,9 @@ import { WEBHOOK_EVENTS, type Channel, type DeliveryStatus, type NotifyOnUpload,
 // infers request types only from literal unions it can see. `Same` below keeps them in step.
 const NotifyOnUploadSchema = Type.Union([Type.Literal('always'), Type.Literal('on-request')])
 const WebhookFormatSchema = Type.Union([Type.Literal('json'), Type.Literal('slack'), Type.Literal('teams')])
-const WebhookEventSchema = Type.Union([Type.Literal('build.created'), Type.Literal('build.deleted'), Type.Literal('device.enrolled')])
+const WebhookEventSchema = Type.Union([
+  Type.Literal('build.created'), Type.Literal('build.deleted'), Type.Literal('device.enrolled'), Type.Literal('install.started'), Type.Literal('install.completed'),
+])
 const ChannelSchema = Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('webhook')])
 const DeliveryStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('sending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('cancelled')])
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never

@@ -5,7 +5,7 @@
  * status, any header) and any path can be a hand-written handler (hostile servers).
  */
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { join } from 'node:path'
@@ -199,10 +199,6 @@ export function pemFile(t: { after(fn: () => void): void }, pem: string): string
   const path = join(tempDir(t, 'airstrip-doctor-ca-'), 'ca.pem')
   writeFileSync(path, pem)
   return path
-}
-
-export function readBytes(path: string): Buffer {
-  return readFileSync(path)
 }
 
 /**

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto'
+import type { NotificationService } from '../notify/notification-service.ts'
+import type { GrantRecord } from '../store/access.ts'
+import type { AnalyticsRecord, AnalyticsStore, InstallActor } from '../store/analytics.ts'
+import type { MetaStore } from '../store/meta-store.ts'
+import type { BuildRecord } from '../store/records.ts'
+
+/** The data of `install.started` and `install.completed` webhook events. */
+export interface InstallEventData {
+  app: { id: string; bundleId: string; name: string }
+  build: { id: string; version: string | null; build: string | null; channel: string }
+  /** The tester whose personal link it was; null for public and password links. */
+  tester: { id: string; name: string; email: string } | null
+  /** For install.completed: the .ipa's size, every byte of which was sent. */
+  bytes?: number
+}
+
+export interface InstallAnalytics {
+  readonly store: AnalyticsStore
+  /** An install page was shown for `build`. */
+  pageViewed(build: BuildRecord, grant: GrantRecord | null): void
+  /** The installer fetched the manifest: an install started (`install.started`). */
+  manifestFetched(buildId: string, grant: GrantRecord | null): void
+  /**
+   * A GET of the .ipa: opens (or continues) the download session of this link, client address and
+   * User-Agent, and returns the hook `sendBlob` calls with the bytes it sent. The session completes
+   * (`install.completed`) when its pieces cover the file, however they were requested.
+   */
+  downloadStarted(input: { token: string; client: string; userAgent: string; build: BuildRecord; grant: GrantRecord | null }): (start: number, sent: number) => void
+  /** Writes what is queued now; resolves when everything recorded so far is written (tests, shutdown). */
+  settled(): Promise<void>
+}
+
+export interface InstallAnalyticsDeps {
+  store: AnalyticsStore
+  meta: Pick<MetaStore, 'getBuild' | 'getApp'>
+  notifications: Pick<NotificationService, 'appEvent' | 'store'>
+  log: { error(object: object, message: string): void }
+  /** How long records wait to be written together (default 250 ms). */
+  flushMs?: number
+}
+
+/** What a queued record becomes once written: a webhook event, if the app has a webhook for it. */
+type Pending = { record: AnalyticsRecord; build: BuildRecord | string; grant: GrantRecord | null }
+
+/**
+ * Records install analytics off the request path: a request only queues its record; every
+ * `flushMs` the queue is written in one transaction, in order (a download's start before its
+ * bytes), so a busy server pays one commit per flush, not one per request, a slow database never
+ * slows a download, and a failed write is logged, never sent to the device. `install.started` and
+ * `install.completed` are enqueued only for apps with a webhook subscribed to them.
+ */
+export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnalytics {
+  const { store } = deps
+  const flushMs = deps.flushMs ?? 250
+  let pending: Pending[] = []
+  let timer: NodeJS.Timeout | null = null
+  let writing: Promise<void> = Promise.resolve()
+
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer)
+    timer = null
+    const batch = pending
+    pending = []
+    if (batch.length > 0) writing = writing.then(() => write(batch)).catch((error: unknown) => deps.log.error({ err: error }, 'install analytics not recorded'))
+    return writing
+  }
+  const queue = (item: Pending): void => {
+    pending.push(item)
+    // Bounded: under a flood, write now rather than hold an ever longer batch.
+    if (pending.length >= 500) void flush()
+    else timer ??= setTimeout(() => void flush(), flushMs).unref()
+  }
+
+  const write = async (batch: Pending[]): Promise<void> => {
+    // Manifest fetches name their build by id only (the manifest cache never loads it): load each once.
+    const builds = new Map<string, BuildRecord | null>()
+    for (const item of batch) {
+      if (typeof item.build !== 'string' || builds.has(item.build)) continue
+      builds.set(item.build, await deps.meta.getBuild(item.build))
+    }
+    const ready = batch.flatMap((item) => {
+      const build = typeof item.build === 'string' ? builds.get(item.build) : item.build
+      if (!build) return []
+      const record = item.record.type === 'event' ? { ...item.record, actor: actor(build, item.grant) } : item.record
+      return [{ ...item, build, record }]
+    })
+    const results = await store.recordBatch(ready.map((item) => item.record))
+    const subscribed = new Map<string, string[]>()
+    for (const [index, item] of ready.entries()) {
+      const result = results[index]
+      const type = item.record.type === 'event' && item.record.kind === 'manifest' ? 'install.started' : typeof result === 'object' && result.completed ? 'install.completed' : null
+      if (!type) continue
+      const { build } = item
+      if (!subscribed.has(build.bundleId)) subscribed.set(build.bundleId, (await deps.notifications.store.listWebhooks(build.bundleId)).flatMap((hook) => hook.events))
+      if (!subscribed.get(build.bundleId)!.includes(type)) continue
+      const data = await eventData(build, item.grant)
+      const subjectId = type === 'install.started' ? `${build.id}:${result as string}` : `${build.id}:${(item.record as { sessionId: string }).sessionId}`
+      await deps.notifications.appEvent({ type, subjectId, bundleId: build.bundleId, payload: type === 'install.completed' ? { ...data, bytes: build.size } : data })
+    }
+  }
+
+  const actor = (build: BuildRecord, grant: GrantRecord | null): InstallActor => ({ buildId: build.id, bundleId: build.bundleId, testerId: grant?.testerId ?? null, grantId: grant?.id ?? null })
+  const eventData = async (build: BuildRecord, grant: GrantRecord | null): Promise<InstallEventData> => {
+    const app = await deps.meta.getApp(build.appId)
+    return {
+      app: { id: build.appId, bundleId: build.bundleId, name: app?.name ?? build.name },
+      build: { id: build.id, version: build.version, build: build.build, channel: build.channel },
+      tester: grant?.tester ?? null,
+    }
+  }
+  // Filled in at write time for manifest fetches, whose build is loaded then.
+  const NO_ACTOR: InstallActor = { buildId: '', bundleId: '', testerId: null, grantId: null }
+
+  return {
+    store,
+    pageViewed(build, grant) {
+      queue({ record: { type: 'event', actor: actor(build, grant), kind: 'page-view' }, build, grant })
+    },
+    manifestFetched(buildId, grant) {
+      queue({ record: { type: 'event', actor: NO_ACTOR, kind: 'manifest' }, build: buildId, grant })
+    },
+    downloadStarted({ token, client, userAgent, build, grant }) {
+      const sessionId = createHash('sha256').update(`${token}\n${client}\n${userAgent}`).digest('base64url')
+      queue({ record: { type: 'download', sessionId, actor: actor(build, grant), size: build.size, sent: null }, build, grant })
+      return (start, sent) => {
+        if (sent > 0) queue({ record: { type: 'download', sessionId, actor: actor(build, grant), size: build.size, sent: { start, end: start + sent } }, build, grant })
+      }
+    },
+    settled: flush,
+  }
+}

@@ -1,0 +1,59 @@
+// `airstrip channels …` and the periodic retention run, against a live server's data dir.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { main } from '../../src/cli/main.ts'
+import { fixture } from '../support/fixtures.ts'
+import { waitFor } from '../support/notify-peers.ts'
+import { startServer, type TestServer } from '../support/server.ts'
+import { api, uploadTo } from './access-helpers.ts'
+
+function cli(server: TestServer) {
+  return async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = ''
+    let stderr = ''
+    const code = await main([...args, '--data-dir', server.dataDir, '--public-url', server.url], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
+    return { code, stdout, stderr }
+  }
+}
+
+test('channels from the command line: access, personal links, revoking, keep', async (t) => {
+  const server = await startServer(t)
+  const run = cli(server)
+  const build = await uploadTo(server, fixture('ipa', 'lagunitas-Sample.ipa'), 'beta')
+  await api(server)('POST', '/api/v1/testers', { name: 'Jane', email: 'jane@example.com' })
+
+  assert.equal((await run('channels', 'set', build.app.id, 'beta', '--access', 'invite')).code, 0)
+  assert.equal((await server.request(`${server.url}/i/${build.id}`)).status, 403)
+  const invite = await run('channels', 'invite', 'com.samsoffes.Sample', 'jane@example.com', '--channel', 'beta', '--json')
+  assert.equal(invite.code, 0, invite.stderr)
+  const { id, url } = JSON.parse(invite.stdout)
+  assert.ok(url.startsWith(`${server.url}/t/`))
+  assert.equal((await server.request(url)).status, 200)
+  assert.match((await run('channels', 'invites', build.app.id)).stdout, new RegExp(`${id}  Jane <jane@example.com>  beta  live`))
+  assert.match((await run('channels', 'list', build.app.id)).stdout, /beta {2}access invite {2}1 build {2}retention off/)
+
+  assert.equal((await run('channels', 'revoke', id)).code, 0)
+  assert.equal((await server.request(url)).status, 410)
+  const again = await run('channels', 'revoke', id)
+  assert.deepEqual([again.code, again.stderr.startsWith('airstrip: grant-not-found')], [2, true])
+  assert.equal((await run('channels', 'set', build.app.id, 'beta', '--access', 'sometimes')).code, 2)
+
+  assert.equal((await run('channels', 'access', build.app.id, 'password')).code, 2, 'a password mode needs a password')
+  assert.equal((await run('channels', 'access', build.app.id, 'password', '--password', 'open sesame')).code, 0)
+  assert.equal((await run('channels', 'set', build.app.id, 'beta', '--access', 'inherit')).code, 0)
+  assert.match((await server.request(`${server.url}/i/${build.id}`)).text(), /id="unlock"/)
+  assert.equal((await run('channels', 'keep', build.id)).stdout, `${build.id} kept\n`)
+  assert.equal((await run('channels', 'keep', 'nope')).code, 2)
+})
+
+test('the server applies retention rules on its own, periodically', { timeout: 30_000 }, async (t) => {
+  const server = await startServer(t, { retentionInterval: '1' })
+  const call = api(server)
+  server.setNow(new Date('2026-06-01T00:00:00.000Z'))
+  const old = await uploadTo(server, fixture('ipa', 'lagunitas-Sample.ipa'), 'nightly')
+  server.setNow(new Date('2026-06-02T00:00:00.000Z'))
+  const newer = await uploadTo(server, fixture('ipa', 'lagunitas-Sample.ipa'), 'nightly')
+  assert.equal((await call('PATCH', `/api/v1/apps/${old.app.id}/channels/nightly`, { retention: { keepLast: 1 } })).status, 200)
+  await waitFor(async () => (await call('GET', `/api/v1/builds/${old.id}`)).status === 404, 'the periodic run', 10_000)
+  assert.equal((await call('GET', `/api/v1/builds/${newer.id}`)).status, 200)
+})

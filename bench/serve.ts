@@ -24,8 +24,12 @@
  * them). --profile runs Airstrip with --cpu-prof into bench/.work/serve-profiles/; summarise a
  * profile with `node bench/serve-profile.ts <file>`.
  *
+ * --server-node-options passes Node flags to the Airstrip process only (e.g. "--max-semi-space-size=2",
+ * to see what V8's young-generation sizing costs in RSS); the default measures what `npm start` runs.
+ *
  * Usage: npm run bench:serve [-- --phases 1,2,3,4 --runs 7 --upload-runs 3 --duration 10
- *          --load wrk|autocannon --nginx-workers 1 --concurrency 200 --profile --keep --wait-idle 0]
+ *          --load wrk|autocannon --nginx-workers 1 --concurrency 200 --profile --keep --wait-idle 0
+ *          --server-node-options "<flags>"]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -64,6 +68,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'wait-idle': { type: 'string', default: '0' },
+    'server-node-options': { type: 'string', default: '' },
   },
 })
 const PHASES = new Set(args.phases.split(',').map((p) => Number(p.trim())))
@@ -223,7 +228,7 @@ async function startJsonChild<T extends { url: string }>(label: string, argv: st
 
 /** Starts the launcher; pass the previous port on a restart so signed URLs (which name it) stay valid. */
 function startAirstrip(dataDir: string, port = 0): Promise<Airstrip> {
-  const nodeFlags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
+  const nodeFlags = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...args['server-node-options'].split(' ').filter(Boolean)]
   return startJsonChild<Airstrip>('airstrip', [...nodeFlags, SERVER, '--data-dir', dataDir, '--port', String(port), '--log-level', args['log-level'], '--exit-with-stdin'])
 }
 
@@ -686,7 +691,8 @@ try {
 }
 
 console.log(`\nload average (1 min) ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at the end; ${availableParallelism()} cores`)
-console.log(`Airstrip vs ${nginxVersion.replace(/^nginx version: /, '')} (${NGINX_WORKERS} worker, HTTPS, same certificate, sendfile on); node ${process.version}; ${curlVersion?.split(' ').slice(0, 2).join(' ')}\n`)
+console.log(`Airstrip vs ${nginxVersion.replace(/^nginx version: /, '')} (${NGINX_WORKERS} worker, HTTPS, same certificate, sendfile on); node ${process.version}; ${curlVersion?.split(' ').slice(0, 2).join(' ')}`)
+console.log(`Airstrip's node flags: ${args['server-node-options'] || '(none)'}\n`)
 printTable()
 
 /** SIGTERM, then SIGKILL after 15 s; resolves once the child has exited. */

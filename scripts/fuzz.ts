@@ -9,13 +9,13 @@
  *   node scripts/fuzz.ts --seed 7 --from 1234 --iterations 1   # regenerate one input
  *   node scripts/fuzz.ts --record docs/reliability-results      # also write fuzz-long.json there
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runCampaign } from '../test/reliability/fuzz/campaign.ts'
 import { buildCorpus } from '../test/reliability/fuzz/corpus.ts'
 import { fuzzInputs } from '../test/reliability/fuzz/generator.ts'
+import { recordResult } from '../test/reliability/support/results.ts'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const { values } = parseArgs({
@@ -52,8 +52,5 @@ for (const finding of stats.findings) {
   console.log(`\n${finding.kind.toUpperCase()} in ${finding.target}: ${finding.recipe}\n  saved: ${finding.file}\n  ${finding.detail.split('\n').slice(0, 12).join('\n  ')}`)
 }
 console.log(`\n${stats.inputs} inputs in ${(stats.durationMs / 1000).toFixed(0)} s, ${stats.findings.length} findings, slowest ${stats.maxMs.toFixed(0)} ms, worker RSS ≤ ${(stats.maxRssBytes / 2 ** 20).toFixed(0)} MiB, ${stats.workerStarts} worker start(s)`)
-if (values.record) {
-  mkdirSync(values.record, { recursive: true })
-  writeFileSync(join(values.record, 'fuzz-long.json'), `${JSON.stringify({ recordedAt: new Date().toISOString(), seed, corpusSeeds: corpus.seeds.length, corpusBytes: corpus.seeds.reduce((n, s) => n + s.bytes.length, 0), ...stats }, null, 2)}\n`)
-}
+if (values.record) recordResult('fuzz-long', { seed, corpusSeeds: corpus.seeds.length, corpusBytes: corpus.seeds.reduce((n, s) => n + s.bytes.length, 0), ...stats }, values.record)
 process.exitCode = stats.findings.length > 0 ? 1 : 0

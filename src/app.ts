@@ -5,12 +5,13 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
 import { createPublicUrls, type PublicUrls } from './ota/public-urls.ts'
 import { createUrlSigner, type UrlSigner } from './ota/url-token.ts'
-import { handleError, handleNotFound } from './server/error-handler.ts'
+import { handleError } from './server/error-handler.ts'
+import { createNotFoundHandler } from './server/not-found-page.ts'
 import { registerRoutes } from './server/routes.ts'
 import { registerSecurityHeaders } from './server/security-headers.ts'
 import type { BlobStore } from './store/blob-store.ts'
 import { openDatabase } from './store/database.ts'
-import { databaseLocation, openBlobStore } from './store/open-stores.ts'
+import { closeBlobStore, databaseLocation, objectStoreProbe, openBlobStore } from './store/open-stores.ts'
 import { sharedSecret } from './store/shared-secrets.ts'
 import { createIpaUrlResolver, type IpaUrlResolver } from './server/ipa-download-url.ts'
 import { createSqliteMetaStore, type MetaStore } from './store/meta-store.ts'
@@ -121,11 +122,15 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance
   const tlsState = acme ?? fixedTlsState(typeof https?.cert === 'string' ? https.cert : null, config.tls.mode === 'files' ? 'files' : 'dev')
-  const ops = createOperations({ config, db, blobsRoot: join(config.dataDir, 'blobs'), tls: tlsState, acme, now })
-  // ACME certificates renew while running: profiles stay unsigned there until the current pair is exposed.
-  const profileSigning = config.tls.mode === 'acme' ? null : profileSigningFromTls(https, devCaDer)
+  const ops = createOperations({ config, db, blobsRoot: join(config.dataDir, 'blobs'), probeObjectStore: objectStoreProbe(blobs), tls: tlsState, acme, now })
+  // ACME certificates renew while running: profiles are signed with whichever issued pair is in service now.
+  const acmeManager = acme
+  const fixedProfileSigning = acmeManager ? null : profileSigningFromTls(https, devCaDer)
+  const profileSigning = acmeManager
+    ? () => { const pair = acmeManager.issuedPair(); return pair && profileSigningFromTls({ cert: pair.certPem, key: pair.keyPem }, null) }
+    : () => fixedProfileSigning
   const devices = await createDeviceService({
-    config: config.devices, store: createSqlDeviceStore(db), signer, urls, now, profileSigning: () => profileSigning,
+    config: config.devices, store: createSqlDeviceStore(db), signer, urls, now, profileSigning,
     ...(options.appStoreConnectEndpoint ? { appStoreConnectEndpoint: options.appStoreConnectEndpoint } : {}),
     logError: (error, message) => server.log.error({ err: error }, message),
   })
@@ -141,7 +146,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   registerRequestMetrics(server, ops.metrics)
   registerHttpsLifecycle(server, config, acme)
   server.setErrorHandler(handleError)
-  server.setNotFoundHandler(handleNotFound)
+  server.setNotFoundHandler(createNotFoundHandler(services))
   await registerRoutes(server, services)
   if (config.trustProxy) warnOnForwardedMismatch(server, config.publicUrl)
   notifications.start()
@@ -156,6 +161,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
       await channelServices.analytics.settled()
       await notifications.stop()
       await meta.close()
+      closeBlobStore(blobs)
     },
   }
 }

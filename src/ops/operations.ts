@@ -23,6 +23,8 @@ export interface OperationsDeps {
   config: Readonly<Config>
   db: Kysely<Database>
   blobsRoot: string
+  /** The object store's probe when blobs live in S3 (then it replaces the blobs folder's). */
+  probeObjectStore: ((signal: AbortSignal) => Promise<void>) | null
   tls: TlsStateSource
   acme: AcmeManager | null
   now: () => Date
@@ -59,8 +61,10 @@ export function createOperations(deps: OperationsDeps): Operations {
     acme: deps.acme,
     async readiness() {
       const [database, blobStore, disk] = await Promise.all([
-        probe('database', () => probeDatabaseWritable(db, config.storage.databaseUrl ? 'postgres' : 'sqlite'), 'writable'),
-        probe('blob-store', () => probeFolderWritable(join(blobsRoot, 'tmp')), 'writable'),
+        probe('database', () => probeDatabaseWritable(db, config.storage.databaseUrl ? 'postgres' : 'sqlite'), config.storage.databaseUrl ? 'writable (PostgreSQL)' : 'writable'),
+        deps.probeObjectStore
+          ? probe('blob-store', deps.probeObjectStore, `writable (S3 bucket "${config.storage.s3?.bucket}")`)
+          : probe('blob-store', () => probeFolderWritable(join(blobsRoot, 'tmp')), 'writable'),
         statfs(config.dataDir).then(
           (fs) => checkDisk(fs.bavail * fs.bsize, config.minFreeDiskBytes),
           (error: unknown): ReadinessCheck => ({ name: 'disk', ok: false, detail: `cannot read free space: ${messageOf(error)}` }),
@@ -72,12 +76,25 @@ export function createOperations(deps: OperationsDeps): Operations {
   }
 }
 
-async function probe(name: ReadinessCheck['name'], run: () => Promise<void>, okDetail: string): Promise<ReadinessCheck> {
+/** A probe that hangs (a dead database or object store behind a black hole) fails after this long. */
+const PROBE_TIMEOUT_MS = 5000
+
+async function probe(name: ReadinessCheck['name'], run: (signal: AbortSignal) => Promise<void>, okDetail: string): Promise<ReadinessCheck> {
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new Error(`no answer within ${PROBE_TIMEOUT_MS / 1000} s`))
+    }, PROBE_TIMEOUT_MS)
+  })
   try {
-    await run()
+    await Promise.race([run(controller.signal), timedOut])
     return { name, ok: true, detail: okDetail }
   } catch (error) {
     return { name, ok: false, detail: `not writable: ${messageOf(error)}` }
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -20,6 +20,17 @@ export async function openBlobStore(storage: StorageConfig, dataDir: string): Pr
   return createS3BlobStore(storage.s3)
 }
 
+/** The object store's readiness probe (a tiny put/head/delete), or null for local disk. */
+export function objectStoreProbe(blobs: BlobStore): ((signal: AbortSignal) => Promise<void>) | null {
+  const probe = (blobs as BlobStore & { probeWritable?: (signal?: AbortSignal) => Promise<void> }).probeWritable
+  return probe ? (signal) => probe.call(blobs, signal) : null
+}
+
+/** Releases what the store holds open: the S3 client's sockets (local disk holds nothing between calls). */
+export function closeBlobStore(blobs: BlobStore): void {
+  ;(blobs as BlobStore & { close?: () => void }).close?.()
+}
+
 /**
  * Random access to a staged upload wherever it lies: an upload staged in S3 is read in place
  * through ranged GETs (its `openSource`), a local one from its temp file.

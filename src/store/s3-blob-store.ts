@@ -34,6 +34,11 @@ export interface S3BlobStore extends BlobStore {
    * public endpoint: devices download from S3 (or the CDN before it) and never through Airstrip.
    */
   presignDownload(sha256: string, options: { expiresInSeconds: number; contentType: string; fileName?: string }): Promise<string>
+  /**
+   * For /readyz: puts, heads and deletes a tiny object under the staging prefix (what an upload is
+   * about to do; a leftover is removed by `cleanTemp`). Throws, naming the bucket, when it cannot.
+   */
+  probeWritable(signal?: AbortSignal): Promise<void>
   /** Closes the HTTP connections. */
   close(): void
 }
@@ -205,6 +210,19 @@ export function createS3BlobStore(settings: S3Settings, options: S3BlobStoreOpti
         ...(fileName ? { ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}` } : {}),
       })
       return getSignedUrl(presigner, command, { expiresIn: expiresInSeconds })
+    },
+
+    async probeWritable(signal) {
+      const key = `${tempPrefix}readyz-${randomBytes(8).toString('hex')}`
+      const options = signal ? { abortSignal: signal } : {}
+      try {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'ok', ContentLength: 2, ContentType: 'text/plain' }), options)
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), options)
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options)
+      } catch (error) {
+        const reason = signal?.aborted ? `no answer within the time limit` : error instanceof Error ? error.message || error.name : String(error)
+        throw new Error(`S3 bucket "${bucket}"${settings.endpoint ? ` at ${settings.endpoint}` : ''}: ${reason}`, { cause: error })
+      }
     },
 
     close() {

@@ -28,6 +28,11 @@ export interface AcmeSettings {
 export interface AcmeManager extends TlsStateSource {
   tls: SwappableTls
   challenges: ChallengeResponder
+  /**
+   * The CA-issued chain and key in service now; null while the self-signed placeholder is served
+   * (a profile signed by it would be no more trusted than an unsigned one). Changes on renewal.
+   */
+  issuedPair(): CertificatePair | null
   /** Starts renewing in the background (at once when there is no usable certificate). */
   start(log: AcmeLog): void
   stop(): void
@@ -121,6 +126,7 @@ export async function prepareAcme(settings: AcmeSettings): Promise<AcmeManager> 
     tls,
     challenges,
     state: (): TlsState => ({ certificate, renewal: { ...renewal } }),
+    issuedPair: () => (certificate.source === 'acme' ? tls.current() : null),
     start(logger) {
       log = logger
       stopped = false

@@ -23,6 +23,8 @@ export interface SwappableTls {
    * open keep the certificate they were set up with, so a download in progress is not disturbed.
    */
   swap(pair: CertificatePair): void
+  /** The pair new handshakes get (what enrolment profiles are signed with). */
+  current(): CertificatePair
   /** The server to update too, for handshakes without SNI (clients that connect by IP address). */
   attach(server: HttpsServer): void
 }
@@ -73,5 +75,6 @@ export function createSwappableTls(initial: CertificatePair, challenges: Challen
     attach(https) {
       server = https
     },
+    current: () => current,
   }
 }

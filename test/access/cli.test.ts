@@ -11,7 +11,8 @@ function cli(server: TestServer) {
   return async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     let stdout = ''
     let stderr = ''
-    const code = await main([...args, '--data-dir', server.dataDir, '--public-url', server.url], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
+    // Settings right after the subcommand; ids (random base64url, maybe starting with "-") after "--".
+    const code = await main([...args.slice(0, 2), '--data-dir', server.dataDir, '--public-url', server.url, ...args.slice(2)], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
     return { code, stdout, stderr }
   }
 }
@@ -22,27 +23,29 @@ test('channels from the command line: access, personal links, revoking, keep', a
   const build = await uploadTo(server, fixture('ipa', 'lagunitas-Sample.ipa'), 'beta')
   await api(server)('POST', '/api/v1/testers', { name: 'Jane', email: 'jane@example.com' })
 
-  assert.equal((await run('channels', 'set', build.app.id, 'beta', '--access', 'invite')).code, 0)
+  const set = await run('channels', 'set', 'com.samsoffes.Sample', 'beta', '--access', 'invite')
+  assert.equal(set.code, 0, set.stderr)
   assert.equal((await server.request(`${server.url}/i/${build.id}`)).status, 403)
   const invite = await run('channels', 'invite', 'com.samsoffes.Sample', 'jane@example.com', '--channel', 'beta', '--json')
   assert.equal(invite.code, 0, invite.stderr)
   const { id, url } = JSON.parse(invite.stdout)
   assert.ok(url.startsWith(`${server.url}/t/`))
   assert.equal((await server.request(url)).status, 200)
-  assert.match((await run('channels', 'invites', build.app.id)).stdout, new RegExp(`${id}  Jane <jane@example.com>  beta  live`))
-  assert.match((await run('channels', 'list', build.app.id)).stdout, /beta {2}access invite {2}1 build {2}retention off/)
+  assert.match((await run('channels', 'invites', 'com.samsoffes.Sample')).stdout, new RegExp(`${id}  Jane <jane@example.com>  beta  live`))
+  assert.match((await run('channels', 'list', 'com.samsoffes.Sample')).stdout, /beta {2}access invite {2}1 build {2}retention off/)
 
-  assert.equal((await run('channels', 'revoke', id)).code, 0)
+  assert.equal((await run('channels', 'revoke', '--', id)).code, 0)
   assert.equal((await server.request(url)).status, 410)
-  const again = await run('channels', 'revoke', id)
+  const again = await run('channels', 'revoke', '--', id)
   assert.deepEqual([again.code, again.stderr.startsWith('airstrip: grant-not-found')], [2, true])
-  assert.equal((await run('channels', 'set', build.app.id, 'beta', '--access', 'sometimes')).code, 2)
+  assert.equal((await run('channels', 'set', 'com.samsoffes.Sample', 'beta', '--access', 'sometimes')).code, 2)
 
-  assert.equal((await run('channels', 'access', build.app.id, 'password')).code, 2, 'a password mode needs a password')
-  assert.equal((await run('channels', 'access', build.app.id, 'password', '--password', 'open sesame')).code, 0)
-  assert.equal((await run('channels', 'set', build.app.id, 'beta', '--access', 'inherit')).code, 0)
+  assert.equal((await run('channels', 'access', 'com.samsoffes.Sample', 'password')).code, 2, 'a password mode needs a password')
+  assert.equal((await run('channels', 'access', 'com.samsoffes.Sample', 'password', '--password', 'open sesame')).code, 0)
+  assert.equal((await run('channels', 'set', 'com.samsoffes.Sample', 'beta', '--access', 'inherit')).code, 0)
   assert.match((await server.request(`${server.url}/i/${build.id}`)).text(), /id="unlock"/)
-  assert.equal((await run('channels', 'keep', build.id)).stdout, `${build.id} kept\n`)
+  const kept = await run('channels', 'keep', '--', build.id)
+  assert.equal(kept.stdout, `${build.id} kept\n`, kept.stderr)
   assert.equal((await run('channels', 'keep', 'nope')).code, 2)
 })
 

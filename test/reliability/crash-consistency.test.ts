@@ -71,7 +71,7 @@ test(`crash consistency: ${ROUNDS} rounds of ${CONCURRENT} concurrent uploads an
   }
 
   const acknowledged: Acknowledged[] = []
-  const figures = { rounds: ROUNDS, kills: 0, killsDuringStartup: 0, uploadsStarted: 0, uploadsAcknowledged: 0, uploadsCut: 0, downloadsStarted: 0, downloadsCompleted: 0, downloadsCut: 0, maxInFlightAtKill: 0, buildsRecordedWithout201: 0, verifiedDownloads: 0 }
+  const figures = { rounds: ROUNDS, kills: 0, killsDuringStartup: 0, uploadsStarted: 0, uploadsAcknowledged: 0, uploadsCut: 0, downloadsStarted: 0, downloadsCompleted: 0, downloadsCut: 0, maxInFlightAtKill: 0, buildsRecordedWithout201: 0, verifiedDownloads: 0, backupBuilds: 0 }
 
   const recovered = { tempFilesRemoved: 0, orphanBlobsRemoved: 0, buildsAnnounced: 0 }
   const checkAtRest = async (server: ServerProcess, when: string, verifyAll: boolean): Promise<void> => {
@@ -140,8 +140,9 @@ test(`crash consistency: ${ROUNDS} rounds of ${CONCURRENT} concurrent uploads an
         )
       }
     }
-    // The kill lands anywhere from the first bytes to after most uploads finished.
-    await sleep(random.between(20, 1800))
+    // The kill lands anywhere from the first bytes to after most uploads finished: early in even
+    // rounds (uploads in flight), late in odd ones (most acknowledged, downloads and the outbox busy).
+    await sleep(round % 2 === 0 ? random.between(20, 400) : random.between(400, 2500))
     figures.maxInFlightAtKill = Math.max(figures.maxInFlightAtKill, inFlight)
     await server.kill9()
     figures.kills++
@@ -159,6 +160,26 @@ test(`crash consistency: ${ROUNDS} rounds of ${CONCURRENT} concurrent uploads an
 
   const final = await spawnServer(t, dataDir, port, serverArgs)
   await checkAtRest(final, 'final restart', true)
+
+  // `airstrip backup` while uploads run: the archive restores (restore re-checks every hash and
+  // the integrity) into a data dir that is consistent on its own.
+  const during = await Promise.all([0, 1, 2, 3].map(() => makeIpa(files.length + Math.floor(random.next() * 1e6))))
+  const backupFile = join(work, 'during-uploads.tar')
+  const [, ...uploads] = await Promise.all([cli(['backup', backupFile, '--data-dir', dataDir]), ...during.map((file) => upload(final, token, file.path))])
+  for (const reply of uploads) {
+    assert.equal(reply.status, 201, reply.body.toString())
+    const body = JSON.parse(reply.body.toString()) as { id: string; sha256: string }
+    acknowledged.push({ id: body.id, sha256: body.sha256, round: ROUNDS })
+  }
+  const restored = join(work, 'restored')
+  await cli(['restore', backupFile, '--data-dir', restored])
+  const copy = inspectDataDir(restored)
+  assert.equal(copy.integrity, 'ok')
+  assert.deepEqual(copy.buildsWithoutBlob, [], 'the backup has every blob its builds need')
+  assert.deepEqual(copy.blobsWithoutBuild, [])
+  const live = new Set(inspectDataDir(dataDir).builds.map((b) => b.id))
+  assert.ok(copy.builds.every((b) => live.has(b.id)), 'the backup holds no build the server does not')
+  figures.backupBuilds = copy.builds.length
   assert.equal(await final.stop(), 0, 'a graceful stop after recovery')
   assert.ok(figures.uploadsAcknowledged >= 5, `enough uploads completed to mean something: ${JSON.stringify(figures)}`)
   assert.ok(figures.uploadsCut >= 1, `some uploads were cut by a kill: ${JSON.stringify(figures)}`)

@@ -1,4 +1,4 @@
-// Every input the fuzzer ever caught misbehaving (test/fixtures/fuzz-regressions/), replayed
+// Every input the fuzzer ever flagged (test/fixtures/fuzz-regressions/), replayed
 // through the same worker and limits: each must now give a result or a coded error in time.
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -18,7 +18,7 @@ test('each fuzz regression is listed in the folder manifest, with a known target
   }
 })
 
-test(`fuzz regressions: ${files.length} inputs that once crashed now end in a result or a coded error`, { timeout: 60_000 }, async () => {
+test(`fuzz regressions: ${files.length} inputs the fuzzer once flagged end in a result or a coded error, in time`, { timeout: 60_000 }, async () => {
   const inputs = files.map((name) => ({
     target: TARGETS.find((target) => name.startsWith(`${target}-`)) as TargetName,
     bytes: readFileSync(fixture('fuzz-regressions', name)),

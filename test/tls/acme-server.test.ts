@@ -2,7 +2,8 @@
 // TLS-ALPN-01 challenges against Airstrip's own ports.
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
@@ -16,6 +17,7 @@ import { tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startPebble, type Pebble } from '../support/pebble.ts'
 import { freeLoopbackPorts } from '../support/ports.ts'
+import { UA } from '../web/browser.ts'
 
 interface AcmeTestServer {
   app: App
@@ -268,4 +270,35 @@ test('a restart serves the stored certificate at once, without a new order', { t
   assert.equal(state.certificate?.notAfter.getTime(), serial.getTime())
   assert.equal(state.renewal?.lastAttemptAt, null, 'not due: no order placed')
   assert.equal((await servedCertificate(first.httpsPort, root)).serialNumber, served.serialNumber)
+})
+
+/** openssl's view of a profile: the payload when the CMS verifies against `rootPem`, and the signer's certificate. */
+function verifyProfile(t: { after(fn: () => unknown): void }, body: Buffer, rootPem: string): { payload: string; signer: X509Certificate } {
+  const dir = tempDir(t, 'airstrip-acme-cms-')
+  writeFileSync(join(dir, 'root.pem'), rootPem)
+  const payload = execFileSync('openssl', ['cms', '-verify', '-inform', 'DER', '-CAfile', join(dir, 'root.pem'), '-purpose', 'any', '-signer', join(dir, 'signer.pem')], { input: body, stdio: ['pipe', 'pipe', 'pipe'] })
+  return { payload: payload.toString('utf8'), signer: new X509Certificate(readFileSync(join(dir, 'signer.pem'))) }
+}
+
+test('enrolment profiles are CMS-signed with the ACME certificate in service, renewed ones included', { timeout: 60_000 }, async (t) => {
+  const server = await startAcme(t)
+  await certified(server)
+  const root = await server.pebble.rootPem()
+  const profile = async (): Promise<Buffer> => {
+    const answer = await get(server.app.services.devices.startEnrollment(null).profileUrl, { ca: root, headers: { 'user-agent': UA.iphone } })
+    assert.equal(answer.status, 200, answer.body.toString())
+    assert.equal(answer.headers['content-type'], 'application/x-apple-aspen-config')
+    return answer.body
+  }
+  assert.equal(server.app.services.devices.profilesSigned(), true)
+
+  const first = await servedCertificate(server.httpsPort, root)
+  const signed = verifyProfile(t, await profile(), root)
+  assert.match(signed.payload, /<string>Profile Service<\/string>/)
+  assert.equal(signed.signer.serialNumber, new X509Certificate(first.raw).serialNumber, 'the signer is the served ACME leaf')
+
+  assert.equal(await server.app.services.ops.acme!.renewNow(), true)
+  const second = await servedCertificate(server.httpsPort, root)
+  assert.notEqual(second.serialNumber, first.serialNumber)
+  assert.equal(verifyProfile(t, await profile(), root).signer.serialNumber, new X509Certificate(second.raw).serialNumber, 'after a renewal, the new leaf signs')
 })

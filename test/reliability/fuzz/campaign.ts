@@ -28,6 +28,11 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { timeoutMs: 2000, heapMb: 512, rssBytes: 1024 * 1024 * 1024 }
 
+/** The worker's calibration workload takes about this long on an idle machine (worker.ts `calibrate`). */
+const CALIBRATION_REFERENCE_MS = 100
+/** However busy the machine, the time limit grows at most this much. */
+const MAX_TIMEOUT_SCALE = 5
+
 export type FindingKind = 'crash' | 'unhandled' | 'hang' | 'oom' | 'exit'
 
 export interface Finding {
@@ -57,6 +62,8 @@ export interface CampaignStats {
   /** Inputs that exceeded the limit once but passed when retried alone (a busy machine). */
   slowRetried: number
   maxRssBytes: number
+  /** The largest factor the time limit was scaled by (1 on an idle machine; see CALIBRATION_REFERENCE_MS). */
+  maxTimeoutScale: number
   workerStarts: number
   durationMs: number
   inputBytes: number
@@ -71,6 +78,9 @@ class Worker {
   #ready: Promise<void> | null = null
   #stderr = ''
   starts = 0
+  /** The time limit's factor for the current worker: how much slower than idle the machine measured at its start. */
+  scale = 1
+  maxScale = 1
 
   constructor(limits: Limits) {
     this.#limits = limits
@@ -92,7 +102,10 @@ class Worker {
     this.#child = child
     this.#ready = new Promise((resolve, reject) => {
       const onMessage = (message: unknown): void => {
-        if ((message as { ready?: boolean }).ready) {
+        const ready = message as { ready?: boolean; calibrationMs?: number }
+        if (ready.ready) {
+          this.scale = Math.min(MAX_TIMEOUT_SCALE, Math.max(1, (ready.calibrationMs ?? 0) / CALIBRATION_REFERENCE_MS))
+          this.maxScale = Math.max(this.maxScale, this.scale)
           child.off('exit', onExit)
           child.off('message', onMessage)
           resolve()
@@ -137,7 +150,8 @@ class Worker {
         const oom = /heap out of memory|Allocation failed|ERR_MEMORY_ALLOCATION_FAILED/i.test(this.#stderr)
         finish({ failure: oom ? 'oom' : 'exit', detail: `worker exited (code ${code}, signal ${signal}): ${this.#stderr.slice(-1500)}` }, false)
       }
-      const timer = setTimeout(() => finish({ failure: 'timeout', detail: `no answer within ${this.#limits.timeoutMs} ms` }, true), this.#limits.timeoutMs)
+      const limitMs = this.#limits.timeoutMs * this.scale
+      const timer = setTimeout(() => finish({ failure: 'timeout', detail: `no answer within ${limitMs.toFixed(0)} ms (${this.#limits.timeoutMs} ms × ${this.scale.toFixed(2)}, the machine's measured slowness)` }, true), limitMs)
       const watchdog = setInterval(() => {
         const rss = residentBytes(child.pid)
         if (rss > this.#limits.rssBytes) finish({ failure: 'oom', detail: `worker RSS ${(rss / 2 ** 20).toFixed(0)} MiB > ${(this.#limits.rssBytes / 2 ** 20).toFixed(0)} MiB` }, true)
@@ -173,7 +187,7 @@ export async function runCampaign(inputs: AsyncIterable<FuzzInput> | Iterable<Fu
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   const worker = new Worker(limits)
   const started = Date.now()
-  const stats: CampaignStats = { inputs: 0, byTarget: {}, findings: [], maxMs: 0, slowest: null, over500Ms: 0, slowRetried: 0, maxRssBytes: 0, workerStarts: 0, durationMs: 0, inputBytes: 0 }
+  const stats: CampaignStats = { inputs: 0, byTarget: {}, findings: [], maxMs: 0, slowest: null, over500Ms: 0, slowRetried: 0, maxRssBytes: 0, maxTimeoutScale: 1, workerStarts: 0, durationMs: 0, inputBytes: 0 }
   const seen = new Set<string>()
   let id = 0
   try {
@@ -209,6 +223,7 @@ export async function runCampaign(inputs: AsyncIterable<FuzzInput> | Iterable<Fu
   } finally {
     worker.kill()
     stats.workerStarts = worker.starts
+    stats.maxTimeoutScale = worker.maxScale
     stats.durationMs = Date.now() - started
   }
   return stats

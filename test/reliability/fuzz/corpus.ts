@@ -20,7 +20,7 @@ import { buildFat, buildMachO, CODE_DIRECTORY, CPU_TYPE_ARM64, createTestSigner,
 import { buildProfilePlist, createSigningIdentity, SAMPLE_UDIDS, signProfile } from '../../support/profiles.ts'
 
 /** What a fuzz input is fed to (see targets.ts). */
-export const TARGETS = ['ipa', 'plist', 'profile', 'png', 'macho', 'assets-car', 'device-response'] as const
+export const TARGETS = ['ipa', 'plist', 'profile', 'png', 'macho', 'assets-car', 'device-response', 'manifest', 'itms-link'] as const
 /** `self-test` is the harness's own check (targets.ts): never generated, only sent by its test. */
 export type TargetName = (typeof TARGETS)[number] | 'self-test'
 
@@ -87,6 +87,16 @@ export async function buildCorpus(): Promise<Corpus> {
     seeds.push(seed(formatOf(bytes) === 'der' ? 'device-response' : 'plist', `mobileconfig/${name}`, bytes))
   }
   for (const name of ['pngdefry-40@2x.png', 'pngdefry-60@2x.png']) components.icons.push(seed('png', `misc/${name}`, readFileSync(fixture('misc', name))))
+
+  // What `airstrip doctor` reads from a remote deployment: manifests (as iOS would) and install links.
+  const manifest = (url: string): string => buildXmlPlist({ items: [{ assets: [{ kind: 'software-package', url, 'sha256-size': 10485760, sha256s: ['a'.repeat(64)] }, { kind: 'display-image', url: 'https://cdn.example.com/icon.png' }], metadata: { 'bundle-identifier': 'com.example.app', 'bundle-version': '1.2.3', kind: 'software', title: 'Example & <Co>' } }] } as never)
+  seeds.push(seed('manifest', 'synthetic/manifest.plist', Buffer.from(manifest('https://cdn.example.com/builds/1.2.3/Example.ipa'))))
+  seeds.push(seed('manifest', 'synthetic/manifest-query.plist', Buffer.from(manifest('https://ota.example.com/d/abc.def/Example%20App.ipa?x=1&y=2'))))
+  for (const link of [
+    'itms-services://?action=download-manifest&url=https%3A%2F%2Fcdn.example.com%2Fbuilds%2F1.2.3%2Fmanifest.plist',
+    'itms-services://?action=download-manifest&amp;url=https://ota.example.com/m/abc.def/manifest.plist?x=1&y=2',
+    'itms-services://host/?action=download-manifest&url=itms-services%3A%2F%2F%3Faction%3Ddownload-manifest%26url%3Dhttps%253A%252F%252Fa.example%252Fm.plist',
+  ]) seeds.push({ target: 'itms-link', format: 'raw', name: `synthetic/${link.slice(0, 40)}`, bytes: Buffer.from(link) })
 
   const work = mkdtempSync(join(tmpdir(), 'airstrip-fuzz-corpus-'))
   const signer = createTestSigner()

@@ -60,13 +60,13 @@ export async function generateInput(corpus: Corpus, random: Random): Promise<Fuz
   if (roll < 0.62 && corpus.envelopes.length > 0) return rewrappedEnvelope(corpus, random)
   if (roll < 0.92) {
     // A target first, then one of its seeds: small targets (device answers) get their share.
-    const target = random.pick(['plist', 'profile', 'png', 'macho', 'assets-car', 'device-response'] as const)
+    const target = random.pick(['plist', 'profile', 'png', 'macho', 'assets-car', 'device-response', 'manifest', 'itms-link'] as const)
     const pool = corpus.seeds.filter((s) => s.target === target)
     const seed = random.pick(pool.length > 0 ? pool : corpus.seeds)
     const { bytes, steps } = mutateSteps(seed, random)
     return { target: seed.target, bytes, recipe: `${seed.name} | ${steps.join(' > ')}` }
   }
-  const target = random.pick(['ipa', 'plist', 'profile', 'png', 'device-response'] as const)
+  const target = random.pick(['ipa', 'plist', 'profile', 'png', 'device-response', 'manifest', 'itms-link'] as const)
   const pool = corpus.seeds.filter((s) => s.target === target)
   const [a, b] = [random.pick(pool), random.pick(pool)]
   return { target, bytes: splice(a.bytes, b.bytes, random), recipe: `splice ${a.name} + ${b.name}` }

@@ -1,11 +1,14 @@
 /**
  * What each fuzz input is fed to: the parsers that read untrusted bytes — an uploaded .ipa (and
- * each parser inside it on its own) and a device's enrolment answer. A target must resolve, or
+ * each parser inside it on its own), a device's enrolment answer, and what `airstrip doctor`
+ * fetches from a deployment (manifests, install links). A target must resolve, or
  * reject with an AirstripError whose code is in the catalogue; anything else is a finding.
  */
 import { Readable } from 'node:stream'
 import { readDeviceResponse } from '../../../src/devices/device-response.ts'
 import { BufferSource } from '../../../src/doctor/buffer-source.ts'
+import { parseItmsLink } from '../../../src/doctor/itms-link-parse.ts'
+import { readManifest } from '../../../src/doctor/manifest-read.ts'
 import { AirstripError, ERROR_CODES, isAirstripError } from '../../../src/errors.ts'
 import { inspectSource } from '../../../src/ipa/inspect.ts'
 import { readSigningCertificate } from '../../../src/ipa/macho.ts'
@@ -29,6 +32,9 @@ export const TARGET_FUNCTIONS: Record<TargetName, (bytes: Buffer) => Promise<unk
     return readAssetsCarIcon(bytes)
   },
   'device-response': async (bytes) => readDeviceResponse(bytes, { now: NOW }),
+  // `airstrip doctor` reads these from any deployment it is pointed at.
+  manifest: async (bytes) => readManifest(bytes),
+  'itms-link': async (bytes) => parseItmsLink(bytes.toString('utf8'), 'attribute'),
   // The harness checks itself with inputs that misbehave on purpose (fuzz.test.ts).
   'self-test': async (bytes) => {
     const command = bytes.toString('latin1')

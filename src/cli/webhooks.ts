@@ -15,7 +15,7 @@ type Flags = RawSettings & { json?: boolean }
  * encrypted with the data dir's key, so the server (same data dir) can sign with it.
  */
 export function registerWebhooks(program: Command, output: Output, env: Record<string, string | undefined>): void {
-  const webhooks = program.command('webhooks').description('manage per-app webhooks (build.created, build.deleted, device.enrolled)')
+  const webhooks = program.command('webhooks').description('manage per-app webhooks (build.created, build.deleted, device.enrolled, install.started, install.completed)')
 
   addSettingFlags(webhooks.command('add').description('add a webhook and print its signing secret once'), [...STORE_SETTINGS, 'webhookAllowPrivateNetworks'])
     .requiredOption('--app <app>', 'app id or bundle id')

@@ -90,5 +90,18 @@ describe('a healthy deployment passes every check', () => {
     // Requests that came through a proxy the server was not told about are flagged.
     const proxied = await server.request(`${server.url}/api/v1/doctor?build=${build.id}`, { headers: { ...auth, 'x-forwarded-host': 'ota.example.com', 'x-forwarded-proto': 'https' } })
     assert.equal(proxied.json<typeof report>().checks.find((c) => c.id === 'public-url-mismatch')?.status, 'warn')
+
+    // A password-protected build's page is a form to an anonymous visitor: the self-check starts
+    // from a minted itms-services link instead, and the manifest and .ipa still pass.
+    const locked = await server.request(`${server.url}/api/v1/apps/${upload.json<{ app: { id: string } }>().app.id}/access`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ access: 'password', password: 'open sesame' }),
+    })
+    assert.equal(locked.status, 200, locked.text())
+    const privateRun = (await server.request(`${server.url}/api/v1/doctor?build=${build.id}&ios=18.1`, { headers: auth })).json<typeof report>()
+    assert.match(privateRun.target, /^itms-services:\/\/\?action=download-manifest&url=https%3A/)
+    assert.deepEqual(privateRun.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.message}`), [])
+    assert.equal(privateRun.checks.find((c) => c.id === 'ipa-corrupt')?.status, 'pass')
   })
 })

@@ -1,20 +1,18 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../app.ts'
 import { deleteBuild } from '../../builds/ingest-build.ts'
-import type { DoctorReport } from '../../doctor/types.ts'
 import { AirstripError } from '../../errors.ts'
 import { isId } from '../../store/new-id.ts'
 import { adminAppRow, adminBuildDetail, adminBuildRow } from '../../web/admin-build-views.ts'
 import { appChannelsView } from '../../web/admin-channel-views.ts'
 import { adminBase } from '../../web/admin-views.ts'
 import { formFlag } from '../admin-forms.ts'
+import { createSelfDiagnosis } from '../self-diagnosis.ts'
 import { requirePermission } from '../session-auth.ts'
 import { pageLayout, sendAdminPage } from './admin.ts'
 
 /** Builds an app page lists (newest first). */
 const BUILDS_PER_PAGE = 100
-/** Doctor fetches this server's own pages, manifest and .ipa: bounded in time, one run at a time. */
-const DOCTOR_TIMEOUT_MS = 30_000
 
 /** Apps → builds → a build's details (inspect's findings, doctor's checks), and deleting a build. */
 export async function adminAppsRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
@@ -71,12 +69,10 @@ export async function adminAppsRoutes(app: FastifyInstance, { services }: { serv
     return reply.redirect(appLeft ? `${base}/apps/${appLeft.id}` : base, 303)
   })
 
-  let doctorQueue: Promise<unknown> = Promise.resolve()
+  const selfDiagnose = createSelfDiagnosis(services)
   app.get<{ Params: { id: string } }>('/admin/builds/:id/doctor', async (request, reply) => {
     const build = await buildOr404(request.params.id)
-    const run = doctorQueue.then(() => selfDiagnose(services, request, build.id))
-    doctorQueue = run.catch(() => {})
-    const report = await run
+    const report = await selfDiagnose(request, build)
     const counts = { fail: 0, warn: 0, pass: 0, skip: 0 }
     for (const check of report.checks) counts[check.status]++
     return sendAdminPage(reply, 'doctor', {
@@ -89,24 +85,5 @@ export async function adminAppsRoutes(app: FastifyInstance, { services }: { serv
       counts,
       checks: report.checks.filter((c) => c.status !== 'pass').concat(report.checks.filter((c) => c.status === 'pass')),
     })
-  })
-}
-
-/** `airstrip doctor` against this server's own install page for the build, as `/api/v1/doctor` runs it. */
-async function selfDiagnose(services: Services, request: FastifyRequest, buildId: string): Promise<DoctorReport> {
-  const { runDoctor } = await import('../../doctor/run-doctor.ts')
-  const forwardedHeaders: Record<string, string> = {}
-  for (const name of ['forwarded', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-for']) {
-    const value = request.headers[name]
-    if (typeof value === 'string') forwardedHeaders[name] = value
-  }
-  const caPem = services.devCaDer ? `-----BEGIN CERTIFICATE-----\n${services.devCaDer.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n` : null
-  return runDoctor({
-    target: services.urls.installPage(buildId),
-    // With the dev CA, devices trust what they installed from /ca.mobileconfig: so does the self-check.
-    caPems: caPem ? [caPem] : [],
-    now: services.now(),
-    timeoutMs: DOCTOR_TIMEOUT_MS,
-    server: { publicUrl: services.config.publicUrl, requestOrigin: `${request.protocol}://${request.host}`, trustProxy: services.config.trustProxy, forwardedHeaders },
   })
 }

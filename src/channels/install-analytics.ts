@@ -27,8 +27,13 @@ export interface InstallAnalytics {
    * (`install.completed`) when its pieces cover the file, however they were requested.
    */
   downloadStarted(input: { token: string; client: string; userAgent: string; build: BuildRecord; grant: GrantRecord | null }): (start: number, sent: number) => void
-  /** Writes what is queued now; resolves when everything recorded so far is written (tests, shutdown). */
-  settled(): Promise<void>
+  /**
+   * Resolves when everything recorded so far is written (tests, shutdown), downloads in flight
+   * included: a download's bytes are known only once the last one has left, which can be just after
+   * the client has read it. Waits for those at most `waitMs` (default 2 s): a stalled client must
+   * not hold up a shutdown.
+   */
+  settled(waitMs?: number): Promise<void>
 }
 
 export interface InstallAnalyticsDeps {
@@ -56,6 +61,14 @@ export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnaly
   let pending: Pending[] = []
   let timer: NodeJS.Timeout | null = null
   let writing: Promise<void> = Promise.resolve()
+  let downloadsInFlight = 0
+  let downloadsIdle: Array<() => void> = []
+  const downloadEnded = (): void => {
+    downloadsInFlight--
+    if (downloadsInFlight > 0) return
+    for (const wake of downloadsIdle) wake()
+    downloadsIdle = []
+  }
 
   const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer)
@@ -123,10 +136,31 @@ export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnaly
     downloadStarted({ token, client, userAgent, build, grant }) {
       const sessionId = createHash('sha256').update(`${token}\n${client}\n${userAgent}`).digest('base64url')
       queue({ record: { type: 'download', sessionId, actor: actor(build, grant), size: build.size, sent: null }, build, grant })
+      downloadsInFlight++
+      let ended = false
       return (start, sent) => {
         if (sent > 0) queue({ record: { type: 'download', sessionId, actor: actor(build, grant), size: build.size, sent: { start, end: start + sent } }, build, grant })
+        if (!ended) {
+          ended = true
+          downloadEnded()
+        }
       }
     },
-    settled: flush,
+    async settled(waitMs = 2000) {
+      if (downloadsInFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            clearTimeout(timeout)
+            resolve()
+          }
+          const timeout = setTimeout(() => {
+            downloadsIdle = downloadsIdle.filter((waiter) => waiter !== wake)
+            resolve()
+          }, waitMs).unref()
+          downloadsIdle.push(wake)
+        })
+      }
+      return flush()
+    },
   }
 }

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
+import { signInToAdmin, submitForm } from '../support/admin-session.ts'
 import { fixture } from '../support/fixtures.ts'
+import { waitFor } from '../support/notify-peers.ts'
 import { startServer, type TestServer } from '../support/server.ts'
 import { DESKTOP, IPHONE, launchBrowser, NO_CHROMIUM, NOW } from '../web/browser.ts'
 
@@ -21,14 +23,7 @@ describe('admin channels and access', { skip: NO_CHROMIUM }, () => {
   const adminPage = async (t: { after(fn: () => unknown): void }, server: TestServer): Promise<Page> => {
     server.setNow(NOW)
     await server.app.services.accounts.createUser({ email: 'root@example.com', name: 'Root', role: 'admin', password: PASSWORD })
-    const context = await browser.newContext({ ...DESKTOP, ignoreHTTPSErrors: true })
-    t.after(() => context.close())
-    const page = await context.newPage()
-    await page.goto(`${server.url}/admin/login`)
-    await page.fill('input[name=email]', 'root@example.com')
-    await page.fill('input[name=password]', PASSWORD)
-    await Promise.all([page.waitForURL(`${server.url}/admin`), page.click('button[type=submit]')])
-    return page
+    return (await signInToAdmin(t, browser, server, { email: 'root@example.com', password: PASSWORD }, DESKTOP)).page
   }
   const uploadTo = async (page: Page, server: TestServer, channel: string): Promise<string> => {
     await page.goto(`${server.url}/admin/upload`)
@@ -36,13 +31,6 @@ describe('admin channels and access', { skip: NO_CHROMIUM }, () => {
     await page.fill('input[name=channel]', channel)
     await Promise.all([page.waitForURL(/\/admin\/builds\/[A-Za-z0-9_-]{22}$/), page.click('form[data-upload] button[type=submit]')])
     return new URL(page.url()).pathname.split('/').pop()!
-  }
-  const post = async (page: Page, button: string): Promise<number> => {
-    const answer = page.waitForResponse((r) => r.request().method() === 'POST')
-    await page.click(button)
-    const status = (await answer).status()
-    await page.waitForLoadState('load')
-    return status
   }
 
   it('invite-only channel: a personal link installs without cookies until revoked in the UI', async (t) => {
@@ -56,17 +44,17 @@ describe('admin channels and access', { skip: NO_CHROMIUM }, () => {
 
     await page.goto(`${server.url}/admin/apps/${build.appId}`)
     await page.fill('input[name=name][placeholder=beta]', 'nightly')
-    assert.equal(await post(page, 'button:has-text("Create channel")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Create channel")'), 303)
     assert.equal(new URL(page.url()).pathname, `/admin/apps/${build.appId}/channels/nightly`)
     await page.goto(`${server.url}/admin/apps/${build.appId}/channels/beta`)
     await page.check('input[name=access][value=invite]')
-    assert.equal(await post(page, 'button:has-text("Save channel")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Save channel")'), 303)
     assert.match(await page.textContent('main') ?? '', /Access now: invite/)
 
     await page.goto(`${server.url}/admin/apps/${build.appId}`)
     assert.deepEqual(await page.locator('table.rows td[data-label=Channel] strong').allTextContents(), ['beta', 'nightly'])
     await page.selectOption('select[name=channel]', 'beta')
-    assert.equal(await post(page, 'button:has-text("Create personal link")'), 201)
+    assert.equal(await submitForm(page, 'button:has-text("Create personal link")'), 201)
     const personalLink = await page.inputValue('[data-secret]')
     assert.ok(personalLink.startsWith(`${server.url}/t/`), personalLink)
 
@@ -85,14 +73,20 @@ describe('admin channels and access', { skip: NO_CHROMIUM }, () => {
     const ipa = await server.request(ipaUrl)
     assert.equal(ipa.status, 200)
     assert.equal(ipa.body.length, build.size)
-    await analytics.settled()
+    // The server records a completed download when it sees the last byte leave, which can be just
+    // after the client has read it: wait for that record, then look at the page.
+    await waitFor(async () => {
+      await analytics.settled()
+      const stats = await server.request(`${server.url}/api/v1/builds/${buildId}/analytics`, { headers: { authorization: `Bearer ${server.apiToken}` } })
+      return stats.json<{ totals: { downloadsCompleted: number } }>().totals.downloadsCompleted === 1
+    }, 'the completed download to be recorded')
     await page.goto(`${server.url}/admin/builds/${buildId}`)
     assert.equal(await page.textContent('[data-count=manifestFetches]'), '1')
     assert.equal(await page.textContent('[data-count=downloadsCompleted]'), '1')
     assert.match(await page.textContent('main') ?? '', /Tess <tess@example\.com>: \d+ views, 1 started, 1 completed/)
 
     await page.goto(`${server.url}/admin/apps/${build.appId}`)
-    assert.equal(await post(page, 'li:has-text("Tess") button:has-text("Revoke")'), 303)
+    assert.equal(await submitForm(page, 'li:has-text("Tess") button:has-text("Revoke")'), 303)
     assert.match(await page.textContent('li:has-text("Tess")') ?? '', /revoked/)
     for (const url of [personalLink, manifestUrl, ipaUrl]) {
       const refused = await server.request(url)
@@ -112,14 +106,14 @@ describe('admin channels and access', { skip: NO_CHROMIUM }, () => {
 
     await page.goto(`${server.url}/admin/apps/${appId}/channels/nightly`)
     await page.fill('input[name=keepLast]', '1')
-    assert.equal(await post(page, 'button:has-text("Save channel")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Save channel")'), 303)
     await page.goto(`${server.url}/admin/apps/${appId}`)
-    assert.equal(await post(page, 'button:has-text("Retention: dry run")'), 200)
+    assert.equal(await submitForm(page, 'button:has-text("Retention: dry run")'), 200)
     assert.match(await page.textContent('h1') ?? '', /dry run/)
     assert.deepEqual(await page.locator('[data-deleted]').evaluateAll((items) => items.map((li) => (li as unknown as { dataset: { deleted: string } }).dataset.deleted)), [older])
     assert.ok(await meta.getBuild(older), 'a dry run deletes nothing')
     await page.check('input[name=confirm]')
-    assert.equal(await post(page, 'button:has-text("Apply retention")'), 200)
+    assert.equal(await submitForm(page, 'button:has-text("Apply retention")'), 200)
     assert.equal(await meta.getBuild(older), null)
     assert.ok(await meta.getBuild(newer))
     assert.ok(await meta.getBuild(kept))

@@ -24,12 +24,13 @@
  * them). --profile runs Airstrip with --cpu-prof into bench/.work/serve-profiles/; summarise a
  * profile with `node bench/serve-profile.ts <file>`.
  *
- * --server-node-options passes Node flags to the Airstrip process only (e.g. "--max-semi-space-size=2",
- * to see what V8's young-generation sizing costs in RSS); the default measures what `npm start` runs.
+ * --server-node-options=<flags> passes Node flags to the Airstrip process only (e.g.
+ * --server-node-options=--max-semi-space-size=2, to see what V8's young-generation sizing costs in
+ * RSS); the default measures what `npm start` runs.
  *
  * Usage: npm run bench:serve [-- --phases 1,2,3,4 --runs 7 --upload-runs 3 --duration 10
  *          --load wrk|autocannon --nginx-workers 1 --concurrency 200 --profile --keep --wait-idle 0
- *          --server-node-options "<flags>"]
+ *          --server-node-options=<flags>]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'

@@ -30,7 +30,7 @@ import { loggerOptions, requestId } from './ops/logging.ts'
 import { createOperations, type Operations } from './ops/operations.ts'
 import { registerHttpsLifecycle } from './server/https-lifecycle.ts'
 import { registerRequestMetrics } from './server/request-metrics.ts'
-import { prepareAcme, type AcmeManager } from './tls/acme-manager.ts'
+import type { AcmeManager } from './tls/acme-manager.ts'
 import { fixedTlsState } from './tls/tls-state.ts'
 import type { TlsOptions } from 'node:tls'
 
@@ -100,6 +100,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     https = { cert: dev.certPem, key: dev.keyPem, minVersion: 'TLSv1.2' }
     devCaDer = dev.caCertDer
   } else if (config.tls.mode === 'acme') {
+    // Loaded only in --domain mode: acme-client and its HTTP stack cost ~20 MiB of idle RSS.
+    const { prepareAcme } = await import('./tls/acme-manager.ts')
     acme = await prepareAcme({ ...config.tls, certsDir: join(config.dataDir, 'certs'), httpChallenges: config.httpPort !== null })
     https = acme.tls.serverOptions
   }

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { loadConfig, type RawSettings } from '../config.ts'
+import type { RawSettings } from '../config.ts'
 import type { AccountService } from '../accounts/account-service.ts'
 import { AirstripError } from '../errors.ts'
+import { withDatabase } from './open-database.ts'
 import type { Output } from './output.ts'
 import { addSettingFlags } from './serve.ts'
 
@@ -15,19 +16,12 @@ type PasswordFlags = { passwordFile?: string }
  */
 export function registerAdmin(program: Command, output: Output, env: Record<string, string | undefined>): void {
   const admin = program.command('admin').description('manage admin web UI accounts (users, roles, passwords)')
-  const withAccounts = async <T>(flags: RawSettings, work: (accounts: AccountService) => Promise<T>): Promise<T> => {
-    const config = loadConfig(flags, env)
-    const { openDatabase } = await import('../store/database.ts')
-    const { databaseLocation } = await import('../store/open-stores.ts')
-    const { createSqlAccountStore } = await import('../store/accounts.ts')
-    const { createAccountService } = await import('../accounts/account-service.ts')
-    const db = await openDatabase(databaseLocation(config.storage, config.dataDir))
-    try {
-      return await work(createAccountService({ store: createSqlAccountStore(db), now: () => new Date() }))
-    } finally {
-      await db.destroy()
-    }
-  }
+  const withAccounts = <T>(flags: RawSettings, work: (accounts: AccountService) => Promise<T>): Promise<T> =>
+    withDatabase(flags, env, async (db) => {
+      const { createSqlAccountStore } = await import('../store/accounts.ts')
+      const { createAccountService } = await import('../accounts/account-service.ts')
+      return work(createAccountService({ store: createSqlAccountStore(db), now: () => new Date() }))
+    })
   const passwordFrom = async (flags: PasswordFlags): Promise<{ password: string; generated: boolean }> => {
     if (flags.passwordFile) return { password: (await readFile(flags.passwordFile, 'utf8')).replace(/\r?\n$/, ''), generated: false }
     const fromEnv = env['AIRSTRIP_ADMIN_PASSWORD']

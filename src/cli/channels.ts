@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
-import { loadConfig, type RawSettings } from '../config.ts'
+import type { RawSettings } from '../config.ts'
 import type { ChannelServices } from '../channels/channel-services.ts'
 import { isAccessMode, isChannelAccess } from '../access/access-policy.ts'
 import { parseChannelName } from '../access/channel-name.ts'
 import { AirstripError } from '../errors.ts'
 import { resolveBundleId } from '../notify/app-ref.ts'
 import type { MetaStore } from '../store/meta-store.ts'
+import { withDatabase } from './open-database.ts'
 import type { Output } from './output.ts'
 import { print } from './notification-stores.ts'
 import { addSettingFlags } from './serve.ts'
@@ -19,22 +20,19 @@ export const CHANNEL_SETTINGS = ['dataDir', 'databaseUrl', 'publicUrl', 'port', 
  * Opens the configured database and blob store (as `airstrip testers` does; SQLite's WAL lets this
  * run beside a live server) with the channel services over them, for one command. Loaded on demand.
  */
-export async function withChannelServices<T>(flags: RawSettings, env: Record<string, string | undefined>, work: (context: { services: ChannelServices; meta: MetaStore }) => Promise<T>): Promise<T> {
-  const config = loadConfig(flags, env)
-  const { randomBytes } = await import('node:crypto')
-  const { createChannelServices } = await import('../channels/channel-services.ts')
-  const { createNotificationService } = await import('../notify/notification-service.ts')
-  const { createSecretBox, loadSecretBox } = await import('../notify/secret-box.ts')
-  const { createPublicUrls } = await import('../ota/public-urls.ts')
-  const { createUrlSigner } = await import('../ota/url-token.ts')
-  const { openDatabase } = await import('../store/database.ts')
-  const { createSqliteMetaStore } = await import('../store/meta-store.ts')
-  const { createSqliteNotificationStore } = await import('../store/notifications.ts')
-  const { databaseLocation, openBlobStore } = await import('../store/open-stores.ts')
-  const { sharedSecret } = await import('../store/shared-secrets.ts')
-  const db = await openDatabase(databaseLocation(config.storage, config.dataDir))
-  const meta = createSqliteMetaStore(db)
-  try {
+export function withChannelServices<T>(flags: RawSettings, env: Record<string, string | undefined>, work: (context: { services: ChannelServices; meta: MetaStore }) => Promise<T>): Promise<T> {
+  return withDatabase(flags, env, async (db, config) => {
+    const { randomBytes } = await import('node:crypto')
+    const { createChannelServices } = await import('../channels/channel-services.ts')
+    const { createNotificationService } = await import('../notify/notification-service.ts')
+    const { createSecretBox, loadSecretBox } = await import('../notify/secret-box.ts')
+    const { createPublicUrls } = await import('../ota/public-urls.ts')
+    const { createUrlSigner } = await import('../ota/url-token.ts')
+    const { createSqliteMetaStore } = await import('../store/meta-store.ts')
+    const { createSqliteNotificationStore } = await import('../store/notifications.ts')
+    const { openBlobStore } = await import('../store/open-stores.ts')
+    const { sharedSecret } = await import('../store/shared-secrets.ts')
+    const meta = createSqliteMetaStore(db)
     const now = () => new Date()
     const urls = createPublicUrls(config.publicUrl)
     const blobs = await openBlobStore(config.storage, config.dataDir)
@@ -50,9 +48,7 @@ export async function withChannelServices<T>(flags: RawSettings, env: Record<str
     const result = await work({ services, meta })
     await services.analytics.settled()
     return result
-  } finally {
-    await meta.close()
-  }
+  })
 }
 
 /**

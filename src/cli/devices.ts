@@ -1,9 +1,10 @@
 import type { Command } from 'commander'
-import { loadConfig, type Config, type RawSettings } from '../config.ts'
+import type { Config, RawSettings } from '../config.ts'
 import type { DeviceService } from '../devices/device-service.ts'
 import { AirstripError } from '../errors.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { DeviceRecord, DeviceStore } from '../store/devices.ts'
+import { withDatabase } from './open-database.ts'
 import type { Output } from './output.ts'
 import { addSettingFlags } from './serve.ts'
 
@@ -166,20 +167,13 @@ export function registerDevices(program: Command, output: Output, env: Record<st
   })
 }
 
-/** Opens the database for one command and closes it. Loaded on demand: `airstrip inspect` does not pay for it. */
-async function withDeviceStores<T>(flags: RawSettings, env: Record<string, string | undefined>, work: (context: DeviceContext) => Promise<T>): Promise<T> {
-  const config = loadConfig(flags, env)
-  const { openDatabase } = await import('../store/database.ts')
-  const { createSqliteMetaStore } = await import('../store/meta-store.ts')
-  const { createSqlDeviceStore } = await import('../store/devices.ts')
-  const { databaseLocation } = await import('../store/open-stores.ts')
-  const db = await openDatabase(databaseLocation(config.storage, config.dataDir))
-  const meta = createSqliteMetaStore(db)
-  try {
-    return await work({ config, meta, store: createSqlDeviceStore(db) })
-  } finally {
-    await meta.close()
-  }
+/** The device and meta stores over the configured database, for one command. */
+function withDeviceStores<T>(flags: RawSettings, env: Record<string, string | undefined>, work: (context: DeviceContext) => Promise<T>): Promise<T> {
+  return withDatabase(flags, env, async (db, config) => {
+    const { createSqliteMetaStore } = await import('../store/meta-store.ts')
+    const { createSqlDeviceStore } = await import('../store/devices.ts')
+    return work({ config, meta: createSqliteMetaStore(db), store: createSqlDeviceStore(db) })
+  })
 }
 
 /** The device service with App Store Connect, for `register` and `apple-usage` (no signing, no server). */

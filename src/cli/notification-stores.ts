@@ -1,9 +1,10 @@
 import { join } from 'node:path'
-import { loadConfig, type Config, type RawSettings } from '../config.ts'
+import type { Config, RawSettings } from '../config.ts'
 import { AirstripError } from '../errors.ts'
 import type { SecretBox } from '../notify/secret-box.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { NotificationStore } from '../store/notifications.ts'
+import { withDatabase } from './open-database.ts'
 import type { Output } from './output.ts'
 
 export interface NotificationContext {
@@ -13,28 +14,17 @@ export interface NotificationContext {
   secrets: SecretBox
 }
 
-/**
- * Opens the configured database (as `airstrip token` does; SQLite's WAL lets this run beside a
- * live server) for one notification command, and closes it. Loaded on demand: `airstrip inspect`
- * does not pay for it.
- */
-export async function withNotificationStores<T>(flags: RawSettings, env: Record<string, string | undefined>, work: (context: NotificationContext) => Promise<T>): Promise<T> {
-  const config = loadConfig(flags, env)
-  const { openDatabase } = await import('../store/database.ts')
-  const { createSqliteMetaStore } = await import('../store/meta-store.ts')
-  const { createSqliteNotificationStore } = await import('../store/notifications.ts')
-  const { databaseLocation } = await import('../store/open-stores.ts')
-  const { sharedSecret } = await import('../store/shared-secrets.ts')
-  const { createSecretBox, loadSecretBox } = await import('../notify/secret-box.ts')
-  const db = await openDatabase(databaseLocation(config.storage, config.dataDir))
-  const meta = createSqliteMetaStore(db)
-  try {
+/** The notification and meta stores over the configured database (see `withDatabase`), for one notification command. */
+export function withNotificationStores<T>(flags: RawSettings, env: Record<string, string | undefined>, work: (context: NotificationContext) => Promise<T>): Promise<T> {
+  return withDatabase(flags, env, async (db, config) => {
+    const { createSqliteMetaStore } = await import('../store/meta-store.ts')
+    const { createSqliteNotificationStore } = await import('../store/notifications.ts')
+    const { sharedSecret } = await import('../store/shared-secrets.ts')
+    const { createSecretBox, loadSecretBox } = await import('../notify/secret-box.ts')
     // The same sealing key the server uses: in the database with PostgreSQL, else in the data dir.
     const secrets = config.storage.databaseUrl ? createSecretBox(await sharedSecret(db, 'notify-secret-box')) : await loadSecretBox(config.dataDir)
-    return await work({ config, meta, store: createSqliteNotificationStore(db), secrets })
-  } finally {
-    await meta.close()
-  }
+    return work({ config, meta: createSqliteMetaStore(db), store: createSqliteNotificationStore(db), secrets })
+  })
 }
 
 /** The settings every notification command takes: where the data lives. */

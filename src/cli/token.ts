@@ -1,25 +1,19 @@
 import type { Command } from 'commander'
-import { loadConfig, type RawSettings } from '../config.ts'
+import type { RawSettings } from '../config.ts'
 import { AirstripError } from '../errors.ts'
 import type { MetaStore } from '../store/meta-store.ts'
+import { withDatabase } from './open-database.ts'
 import type { Output } from './output.ts'
 import { addSettingFlags } from './serve.ts'
 
 /** `airstrip token create|list|revoke`: API tokens for CI. Only a hash is stored; the token is shown once. */
 export function registerToken(program: Command, output: Output, env: Record<string, string | undefined>): void {
   const token = program.command('token').description('manage API tokens for CI uploads')
-  const withStore = async <T>(flags: RawSettings, work: (meta: MetaStore) => Promise<T>): Promise<T> => {
-    const config = loadConfig(flags, env)
-    const { openDatabase } = await import('../store/database.ts')
-    const { createSqliteMetaStore } = await import('../store/meta-store.ts')
-    const { databaseLocation } = await import('../store/open-stores.ts')
-    const meta = createSqliteMetaStore(await openDatabase(databaseLocation(config.storage, config.dataDir)))
-    try {
-      return await work(meta)
-    } finally {
-      await meta.close()
-    }
-  }
+  const withStore = <T>(flags: RawSettings, work: (meta: MetaStore) => Promise<T>): Promise<T> =>
+    withDatabase(flags, env, async (db) => {
+      const { createSqliteMetaStore } = await import('../store/meta-store.ts')
+      return work(createSqliteMetaStore(db))
+    })
   addSettingFlags(
     token
       .command('create')

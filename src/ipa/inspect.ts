@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import { openArchive, type Archive } from './archive.ts'
 import { LayoutScanner, findNestedBundles, iconCandidates } from './bundle-layout.ts'
+import { readAssetsCarIcon } from './assets-car.ts'
 import { readAppInfo } from './info-plist.ts'
 import { LIMITS } from './limits.ts'
 import { readSigningCertificate } from './macho.ts'
@@ -162,8 +163,6 @@ async function readIcon(archive: Archive, info: Record<string, unknown>, appPath
       return { found: false, reason: `the app icon is only in Assets.car, which is too large (${assetsCar.uncompressedSize} bytes) to read.` }
     }
     const iconName = typeof info['CFBundleIconName'] === 'string' ? info['CFBundleIconName'] : 'AppIcon'
-    // Loaded only for the apps whose icon lives in Assets.car alone (with its LZFSE decoder).
-    const { readAssetsCarIcon } = await import('./assets-car.ts')
     const icon = readAssetsCarIcon(await archive.readEntry(assetsCar, LIMITS.assetsCarBytes), iconName)
     if (icon) return { found: true, png: icon.png, info: { width: icon.width, height: icon.height, wasCgbi: false, sourcePath: assetsCar.name } }
     return { found: false, reason: 'the app icon is only in the compiled asset catalog (Assets.car), in a form Airstrip cannot read.' }

@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import { DeliveryFailure } from './delivery-failure.ts'
 import type { EmailMessage } from './release-email.ts'
 
@@ -15,18 +15,23 @@ export interface EmailSender {
  * or dead mail server never delays an upload.
  */
 export function createSmtpSender(smtpUrl: string, timeouts: { connectMs: number; socketMs: number } = { connectMs: 10_000, socketMs: 30_000 }): EmailSender {
-  const transport = createTransport({
-    url: smtpUrl,
-    connectionTimeout: timeouts.connectMs,
-    greetingTimeout: timeouts.connectMs,
-    dnsTimeout: timeouts.connectMs,
-    socketTimeout: timeouts.socketMs,
-  })
+  // nodemailer is loaded at the first mail, not at start-up (idle RSS of servers that send none).
+  let transport: Promise<Transporter> | null = null
+  const connect = (): Promise<Transporter> =>
+    (transport ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({
+        url: smtpUrl,
+        connectionTimeout: timeouts.connectMs,
+        greetingTimeout: timeouts.connectMs,
+        dnsTimeout: timeouts.connectMs,
+        socketTimeout: timeouts.socketMs,
+      }),
+    ))
   return {
     async send(message) {
       try {
-        const info = await transport.sendMail(message)
-        if (info.rejected.length > 0) throw new DeliveryFailure(`the mail server refused ${info.rejected.length} recipient(s)`, { permanent: true })
+        const info = await (await connect()).sendMail(message)
+        if ((info.rejected ?? []).length > 0) throw new DeliveryFailure(`the mail server refused ${(info.rejected ?? []).length} recipient(s)`, { permanent: true })
       } catch (error) {
         if (error instanceof DeliveryFailure) throw error
         const code = (error as { responseCode?: number }).responseCode
@@ -34,6 +39,6 @@ export function createSmtpSender(smtpUrl: string, timeouts: { connectMs: number;
         throw new DeliveryFailure(`SMTP: ${(error as Error).message}`, { permanent: typeof code === 'number' && code >= 500 && code < 600, cause: error })
       }
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((open) => open.close()),
   }
 }

@@ -21,7 +21,7 @@ export interface BlobStore {
   /**
    * Opens a blob for positioned reads into buffers the caller owns and reuses (a download cycles
    * two buffers instead of allocating per chunk); null when there is no such blob. Local disk reads
-   * from one open file; an S3 adapter would answer each read with a ranged GET.
+   * from one open file; an object store answers reads with ranged GETs.
    */
   openReader(sha256: string): Promise<BlobReader | null>
   /** Deletes a blob; true when it existed. Call it only when no build references the key. */

@@ -127,9 +127,9 @@ let shared: HashWorker | null = null
 
 /**
  * The one hash worker of this process, started on first use and stopped after IDLE_STOP_MS
- * without sessions; without sessions it does not keep the process alive either. Sessions of concurrent uploads
- * share it (each request is small: a view of shared memory). If it dies, every pending request
- * fails and the next session starts a new one.
+ * without sessions (meanwhile it does not keep the process alive). Concurrent uploads share it
+ * (each request is small: a view of shared memory). If it dies, every pending request fails and
+ * the next session starts a new one.
  */
 function hashWorker(): HashWorker {
   if (shared) return shared

@@ -13,7 +13,7 @@ import type { AccountTables } from './account-tables.ts'
 import { channelsAccess } from './migrations/2026-11-26-0006-channels-access.ts'
 import type { AccessTables } from './access-tables.ts'
 import { markPostgres } from './blob-references-lock.ts'
-import { createPostgresDialect, isPostgresUrl } from './postgres-dialect.ts'
+import { isPostgresUrl } from './database-url.ts'
 import type { SharedSecretTables } from './shared-secrets.ts'
 import { createSqliteDialect } from './sqlite-dialect.ts'
 
@@ -98,7 +98,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
 export async function openDatabase(path: string): Promise<Kysely<Database>> {
   const postgres = isPostgresUrl(path)
   if (!postgres && path !== ':memory:') await mkdir(dirname(path), { recursive: true })
-  const db = new Kysely<Database>({ dialect: postgres ? createPostgresDialect(path) : createSqliteDialect(path) })
+  const dialect = postgres ? (await import('./postgres-dialect.ts')).createPostgresDialect(path) : createSqliteDialect(path)
+  const db = new Kysely<Database>({ dialect })
   if (postgres) markPostgres(db)
   try {
     await migrateToLatest(db, MIGRATIONS)

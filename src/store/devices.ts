@@ -33,18 +33,8 @@ export interface DeviceRecord {
   lastSeenAt: string
 }
 
-/** What one successful enrolment reports about a device. */
-export interface EnrolledDevice {
-  udid: string
-  reportedName: string | null
-  product: string | null
-  modelName: string | null
-  family: string
-  osVersion: string | null
-  serial: string | null
-  signatureVerified: boolean
-  chainVerified: boolean | null
-}
+/** What one successful enrolment reports about a device: the record's facts that come from the device. */
+export type EnrolledDevice = Pick<DeviceRecord, 'udid' | 'reportedName' | 'product' | 'modelName' | 'family' | 'osVersion' | 'serial' | 'signatureVerified' | 'chainVerified'>
 
 /** A personal enrolment link. The link's secret is shown once, at creation. */
 export interface DeviceInviteRecord {

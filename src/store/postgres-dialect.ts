@@ -1,10 +1,7 @@
 import { PostgresDialect } from 'kysely'
 import pg from 'pg'
 
-/** True for a `postgres://` or `postgresql://` connection URL (what selects PostgreSQL over SQLite). */
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location)
-}
+export { isPostgresUrl } from './database-url.ts'
 
 /** Pool size per Airstrip instance: requests are short; uploads hold a connection only for their final transaction. */
 const DEFAULT_POOL_SIZE = 10

@@ -1,5 +1,5 @@
 import type { SettingKey } from '../config.ts'
-import { isPostgresUrl } from './postgres-dialect.ts'
+import { isPostgresUrl } from './database-url.ts'
 import type { S3Settings } from './s3-client.ts'
 
 /**

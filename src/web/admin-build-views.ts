@@ -4,32 +4,16 @@ import { dateLabel, deviceFamilyLabels, relativeTime, signingLabel, sizeLabel, v
 import { mintBuildLinks } from '../server/build-links.ts'
 import type { AppSummary, BuildRecord } from '../store/records.ts'
 import { adminBase } from './admin-views.ts'
+import { appListItem, type AppListItem } from './page-views.ts'
 import { renderReleaseNotes } from './release-notes.ts'
 
 /** Apps, builds and a build's details as the admin pages show them: labels and links only, no decisions. */
 
-export interface AdminAppRow {
-  name: string
-  bundleId: string
-  initial: string
-  url: string
-  iconUrl: string | null
-  latest: string
-  builds: string
-  updated: string
-}
+/** An app as the home page lists it, linking to its admin page instead. */
+export type AdminAppRow = AppListItem
 
 export function adminAppRow(services: Services, app: AppSummary, latest: BuildRecord | null): AdminAppRow {
-  return {
-    name: app.name,
-    bundleId: app.bundleId,
-    initial: ([...app.name.trim()][0] ?? '?').toUpperCase(),
-    url: `${adminBase(services)}/apps/${app.id}`,
-    iconUrl: latest ? mintBuildLinks(services, latest).iconUrl : null,
-    latest: app.latestBuildId ? versionLabel(app.latestVersion, app.latestBuild) : 'no builds',
-    builds: `${app.buildCount} build${app.buildCount === 1 ? '' : 's'}`,
-    updated: relativeTime(app.updatedAt, services.now()),
-  }
+  return { ...appListItem(services, app, latest ? mintBuildLinks(services, latest).iconUrl : null), url: `${adminBase(services)}/apps/${app.id}` }
 }
 
 export interface AdminBuildRow {

@@ -1,25 +1,8 @@
-// Shared by the access tests: API calls with the test token, uploads to a channel, reading what
-// the install pages and manifests hand out.
+// Shared by the access tests: uploads to a channel, reading what the install pages and manifests
+// hand out (API calls with the test token: test/support/api.ts).
 import { createReadStream, statSync } from 'node:fs'
 import { parse as parsePlist } from 'plist'
 import type { HttpResponse, TestServer } from '../support/server.ts'
-
-export interface ApiAnswer {
-  status: number
-  body: any
-}
-
-/** A JSON API call with the server's test token. */
-export function api(server: TestServer) {
-  return async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
-    const response = await server.request(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.apiToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return { status: response.status, body: response.body.length ? response.json() : null }
-  }
-}
 
 /** Uploads an .ipa as a raw body to `channel` (through `?channel=`). */
 export async function uploadTo(server: TestServer, path: string, channel: string): Promise<any> {

@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto'
 import { get as httpsGet } from 'node:https'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { api } from '../support/api.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startHttpPeer, waitFor } from '../support/notify-peers.ts'
 import { startServer } from '../support/server.ts'
-import { api, assetsOf } from './access-helpers.ts'
+import { assetsOf } from './access-helpers.ts'
 
 test('downloads count as started once per download and completed once every byte was sent, ranges combined', { timeout: 60_000 }, async (t) => {
   const receiver = await startHttpPeer(t)

@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { api } from '../support/api.ts'
 import { fixture } from '../support/fixtures.ts'
 import { startServer, type TestServer } from '../support/server.ts'
 import { UA } from '../web/browser.ts'
-import { api, uploadTo } from './access-helpers.ts'
+import { uploadTo } from './access-helpers.ts'
 
 async function multipartUpload(server: TestServer, path: string, fields: Record<string, string>) {
   const form = new FormData()

@@ -1,20 +1,16 @@
 // `airstrip channels …` and the periodic retention run, against a live server's data dir.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { api } from '../support/api.ts'
+import { runCli, type CliRun } from '../support/cli.ts'
 import { fixture } from '../support/fixtures.ts'
 import { waitFor } from '../support/notify-peers.ts'
 import { startServer, type TestServer } from '../support/server.ts'
-import { api, uploadTo } from './access-helpers.ts'
+import { uploadTo } from './access-helpers.ts'
 
 function cli(server: TestServer) {
-  return async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    let stdout = ''
-    let stderr = ''
-    // Settings right after the subcommand; ids (random base64url, maybe starting with "-") after "--".
-    const code = await main([...args.slice(0, 2), '--data-dir', server.dataDir, '--public-url', server.url, ...args.slice(2)], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-    return { code, stdout, stderr }
-  }
+  // Settings right after the subcommand; ids (random base64url, maybe starting with "-") after "--".
+  return (...args: string[]): Promise<CliRun> => runCli([...args.slice(0, 2), '--data-dir', server.dataDir, '--public-url', server.url, ...args.slice(2)])
 }
 
 test('channels from the command line: access, personal links, revoking, keep', async (t) => {

@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { Browser } from 'playwright-core'
+import { api } from '../support/api.ts'
 import { fixture } from '../support/fixtures.ts'
 import { startServer, type TestServer } from '../support/server.ts'
 import { IPHONE, NO_CHROMIUM, NOW, UA, launchBrowser, visit } from '../web/browser.ts'
-import { api, assetsOf, manifestUrlOf, tokenOf, uploadTo } from './access-helpers.ts'
+import { assetsOf, manifestUrlOf, tokenOf, uploadTo } from './access-helpers.ts'
 
 let browser: Browser
 before(async () => {

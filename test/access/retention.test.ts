@@ -5,11 +5,12 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { api } from '../support/api.ts'
+import { runCli, type CliRun } from '../support/cli.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startServer, type TestServer } from '../support/server.ts'
-import { api, uploadTo } from './access-helpers.ts'
+import { uploadTo } from './access-helpers.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 const START = new Date('2026-06-01T12:00:00.000Z')
@@ -21,12 +22,7 @@ function blobFiles(dataDir: string): string[] {
 const blobPath = (server: TestServer, sha256: string) => join(server.dataDir, 'blobs', 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256)
 
 function cli(server: TestServer) {
-  return async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    let stdout = ''
-    let stderr = ''
-    const code = await main([...args, '--data-dir', server.dataDir, '--public-url', server.url], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-    return { code, stdout, stderr }
-  }
+  return (...args: string[]): Promise<CliRun> => runCli([...args, '--data-dir', server.dataDir, '--public-url', server.url])
 }
 
 test('retention: dry run, then the right builds and blobs go and nothing else', { timeout: 60_000 }, async (t) => {

@@ -3,8 +3,9 @@
 // webhooks, users, the account page.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import type { Browser, BrowserContextOptions } from 'playwright-core'
 import { WEBHOOK_EVENTS } from '../../src/store/notification-records.ts'
+import { signInToAdmin, submitForm } from '../support/admin-session.ts'
 import { fixture } from '../support/fixtures.ts'
 import { startServer, type TestServer } from '../support/server.ts'
 import { DESKTOP, IPHONE, launchBrowser, NO_CHROMIUM } from '../web/browser.ts'
@@ -16,24 +17,8 @@ describe('admin pages', { skip: NO_CHROMIUM }, () => {
   before(async () => void (browser = await launchBrowser()))
   after(() => browser?.close())
 
-  const signIn = async (t: { after(fn: () => unknown): void }, server: TestServer, options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> => {
-    const context = await browser.newContext({ ...options, ignoreHTTPSErrors: true })
-    t.after(() => context.close())
-    const page = await context.newPage()
-    await page.goto(`${server.url}/admin/login`)
-    await page.fill('input[name=email]', 'root@example.com')
-    await page.fill('input[name=password]', PASSWORD)
-    await Promise.all([page.waitForURL(`${server.url}/admin`), page.click('button[type=submit]')])
-    return { context, page }
-  }
-  /** Submits the form holding `selector`'s button and waits for the page it leads to. */
-  const submit = async (page: Page, button: string) => {
-    const answer = page.waitForResponse((r) => r.request().method() === 'POST')
-    await page.click(button)
-    const response = await answer
-    await page.waitForLoadState('load')
-    return response.status()
-  }
+  const signIn = (t: { after(fn: () => unknown): void }, server: TestServer, options: BrowserContextOptions) =>
+    signInToAdmin(t, browser, server, { email: 'root@example.com', password: PASSWORD }, options)
 
   it('manages testers, groups, devices, webhooks and users with JavaScript off', async (t) => {
     const server = await startServer(t)
@@ -45,18 +30,18 @@ describe('admin pages', { skip: NO_CHROMIUM }, () => {
     await page.goto(`${server.url}/admin/testers`)
     await page.fill('input[name=name]', 'Tess Ter')
     await page.fill('input[name=email]', 'Tess@Example.com')
-    assert.equal(await submit(page, 'button:has-text("Add tester")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Add tester")'), 303)
     await page.fill('form:has(button:has-text("Create group")) input[name=name]', 'QA')
-    assert.equal(await submit(page, 'button:has-text("Create group")'), 303)
-    assert.equal(await submit(page, 'button:has-text("Add to group")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Create group")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Add to group")'), 303)
     const [tester] = await notifications.store.listTesters()
     const [group] = await notifications.store.listGroups()
     assert.equal(tester?.email, 'tess@example.com')
     assert.deepEqual(group?.testerIds, [tester?.id])
     assert.match(await page.textContent('main') ?? '', /Tess Ter.*tess@example\.com.*QA/s)
-    assert.equal(await submit(page, 'form.inline button:has-text("remove")'), 303)
+    assert.equal(await submitForm(page, 'form.inline button:has-text("remove")'), 303)
     assert.deepEqual((await notifications.store.listGroups())[0]?.testerIds, [])
-    assert.equal(await submit(page, 'tr:has-text("Tess Ter") button:has-text("Remove")'), 303)
+    assert.equal(await submitForm(page, 'tr:has-text("Tess Ter") button:has-text("Remove")'), 303)
     assert.deepEqual(await notifications.store.listTesters(), [])
 
     // A device (as an enrolment stores it), renamed and linked; a personal link shown once, then revoked.
@@ -67,31 +52,31 @@ describe('admin pages', { skip: NO_CHROMIUM }, () => {
     await page.click('summary:has-text("Edit")')
     await page.fill('tr input[name=name]', 'QA phone')
     await page.fill('tr input[name=tester]', 'tess@example.com')
-    assert.equal(await submit(page, 'tr button:has-text("Save")'), 303)
+    assert.equal(await submitForm(page, 'tr button:has-text("Save")'), 303)
     const [device] = await devices.store.listDevices()
     assert.deepEqual([device?.name, device?.tester], ['QA phone', 'tess@example.com'])
     await page.fill('form:has(button:has-text("Create link")) input[name=tester]', 'tess@example.com')
-    assert.equal(await submit(page, 'button:has-text("Create link")'), 201)
+    assert.equal(await submitForm(page, 'button:has-text("Create link")'), 201)
     assert.match(await page.inputValue('[data-secret]'), /\/enroll\/ei_[A-Za-z0-9_-]{43}$/)
     await page.goto(`${server.url}/admin/devices`)
-    assert.equal(await submit(page, 'li:has-text("tess@example.com") button:has-text("Revoke")'), 303)
+    assert.equal(await submitForm(page, 'li:has-text("tess@example.com") button:has-text("Revoke")'), 303)
     assert.deepEqual(await devices.store.listInvites(), [])
 
     await page.goto(`${server.url}/admin/webhooks`)
     await page.fill('input[name=bundleId]', 'com.icyleaf.AppInfoDemo')
     await page.fill('input[name=url]', 'https://hooks.example.com/airstrip')
     await page.uncheck('input[value="device.enrolled"]')
-    assert.equal(await submit(page, 'button:has-text("Add webhook")'), 201)
+    assert.equal(await submitForm(page, 'button:has-text("Add webhook")'), 201)
     assert.match(await page.inputValue('[data-secret]'), /.{20,}/)
     const [webhook] = await notifications.store.listWebhooks()
     assert.deepEqual(webhook?.events, WEBHOOK_EVENTS.filter((e) => e !== 'device.enrolled'))
     await page.goto(`${server.url}/admin/webhooks`)
     await page.fill('input[name=url]', 'http://127.0.0.1/hook')
     await page.fill('input[name=bundleId]', 'com.icyleaf.AppInfoDemo')
-    assert.equal(await submit(page, 'button:has-text("Add webhook")'), 422, 'the SSRF policy refuses loopback')
+    assert.equal(await submitForm(page, 'button:has-text("Add webhook")'), 422, 'the SSRF policy refuses loopback')
     assert.match(await page.textContent('main') ?? '', /webhook-url-refused/)
     await page.goto(`${server.url}/admin/webhooks`)
-    assert.equal(await submit(page, 'tr:has-text("hooks.example.com") button:has-text("Delete")'), 303)
+    assert.equal(await submitForm(page, 'tr:has-text("hooks.example.com") button:has-text("Delete")'), 303)
     assert.deepEqual(await notifications.store.listWebhooks(), [])
 
     await page.goto(`${server.url}/admin/settings`)
@@ -99,24 +84,24 @@ describe('admin pages', { skip: NO_CHROMIUM }, () => {
     await page.fill('form:has(button:has-text("Add user")) input[name=name]', 'Vee')
     await page.check('input[name=role][value=viewer]')
     await page.fill('form:has(button:has-text("Add user")) input[name=password]', 'viewer password 1')
-    assert.equal(await submit(page, 'button:has-text("Add user")'), 303)
+    assert.equal(await submitForm(page, 'button:has-text("Add user")'), 303)
     await page.selectOption('tr[data-user="viewer@example.com"] select[name=role]', 'developer')
-    assert.equal(await submit(page, 'tr[data-user="viewer@example.com"] button:has-text("Change")'), 303)
+    assert.equal(await submitForm(page, 'tr[data-user="viewer@example.com"] button:has-text("Change")'), 303)
     assert.equal((await accounts.store.findCredentials('viewer@example.com'))?.user.role, 'developer')
     // The only admin cannot demote themself.
     await page.selectOption('tr[data-user="root@example.com"] select[name=role]', 'viewer')
-    assert.equal(await submit(page, 'tr[data-user="root@example.com"] button:has-text("Change")'), 409)
+    assert.equal(await submitForm(page, 'tr[data-user="root@example.com"] button:has-text("Change")'), 409)
     assert.match(await page.textContent('main') ?? '', /only admin/)
     await page.goto(`${server.url}/admin/settings`)
     await page.click('tr[data-user="viewer@example.com"] summary')
-    assert.equal(await submit(page, 'tr[data-user="viewer@example.com"] button:has-text("Delete user")'), 303)
+    assert.equal(await submitForm(page, 'tr[data-user="viewer@example.com"] button:has-text("Delete user")'), 303)
     assert.equal(await accounts.store.findCredentials('viewer@example.com'), null)
 
     await page.goto(`${server.url}/admin/account`)
     await page.fill('input[name=current]', PASSWORD)
     await page.fill('input[name=password]', 'another good password')
     await page.fill('input[name=confirm]', 'another good password')
-    assert.equal(await submit(page, 'main button:has-text("Change password")'), 200)
+    assert.equal(await submitForm(page, 'main button:has-text("Change password")'), 200)
     assert.match(await page.textContent('.alert') ?? '', /Password changed/)
     await page.goto(`${server.url}/admin`)
     assert.equal(new URL(page.url()).pathname, '/admin', 'this session survives its own password change')

@@ -4,19 +4,14 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { createAccountService } from '../../src/accounts/account-service.ts'
-import { main } from '../../src/cli/main.ts'
 import { createSqlAccountStore } from '../../src/store/accounts.ts'
 import { openDatabase } from '../../src/store/database.ts'
+import { runCli } from '../support/cli.ts'
 import { tempDir } from '../support/fixtures.ts'
 
 test('creates the first admin with a generated password, lists users, resets a password', async (t) => {
   const dataDir = tempDir(t)
-  const cli = async (args: string[], env: Record<string, string> = {}) => {
-    let stdout = ''
-    let stderr = ''
-    const code = await main([...args, '--data-dir', dataDir], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, env)
-    return { code, stdout, stderr }
-  }
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--data-dir', dataDir], env)
   const created = await cli(['admin', 'create', '--email', 'Root@Example.com', '--name', 'Root'])
   assert.equal(created.code, 0, created.stderr)
   const password = created.stdout.trim()
@@ -55,12 +50,7 @@ test('creates the first admin with a generated password, lists users, resets a p
 
 test('airstrip token create makes scoped tokens', async (t) => {
   const dataDir = tempDir(t)
-  const cli = async (args: string[]) => {
-    let stdout = ''
-    let stderr = ''
-    const code = await main([...args, '--data-dir', dataDir], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-    return { code, stdout, stderr }
-  }
+  const cli = (args: string[]) => runCli([...args, '--data-dir', dataDir])
   const made = await cli(['token', 'create', '--name', 'ci', '--scope', 'upload', '--app', 'com.example.app'])
   assert.equal(made.code, 0, made.stderr)
   assert.match(made.stdout, /^as_[A-Za-z0-9_-]{43}\n$/)

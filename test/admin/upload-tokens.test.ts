@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, statSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core'
+import { signInToAdmin } from '../support/admin-session.ts'
 import { fixture } from '../support/fixtures.ts'
 import { startServer, type TestServer } from '../support/server.ts'
 import { DESKTOP, IPHONE, launchBrowser, NO_CHROMIUM } from '../web/browser.ts'
@@ -22,13 +23,7 @@ describe('admin builds and tokens', { skip: NO_CHROMIUM }, () => {
     if (!(await server.app.services.accounts.store.findCredentials('dev@example.com'))) {
       await server.app.services.accounts.createUser({ email: 'dev@example.com', name: 'Dev', role: 'developer', password: PASSWORD })
     }
-    const context = await browser.newContext({ ...options, ignoreHTTPSErrors: true })
-    t.after(() => context.close())
-    const page = await context.newPage()
-    await page.goto(`${server.url}/admin/login`)
-    await page.fill('input[name=email]', 'dev@example.com')
-    await page.fill('input[name=password]', PASSWORD)
-    await Promise.all([page.waitForURL(`${server.url}/admin`), page.click('button[type=submit]')])
+    const { context, page } = await signInToAdmin(t, browser, server, { email: 'dev@example.com', password: PASSWORD }, options)
     await page.close()
     return context
   }

@@ -11,8 +11,8 @@ import { test } from 'node:test'
 import jsqr from 'jsqr'
 import * as plist from 'plist'
 import { PNG } from 'pngjs'
-import { main } from '../../src/cli/main.ts'
 import { ensureDevCertificates } from '../../src/tls/dev-certificates.ts'
+import { runCli as airstrip } from '../support/cli.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { freePort, startServer } from '../support/server.ts'
 import { DESKTOP, IPHONE, NO_CHROMIUM, launchBrowser, visit } from '../web/browser.ts'
@@ -23,13 +23,6 @@ const NGINX = '/usr/sbin/nginx'
 /** The fixture's profile and certificate are valid then (test/web/browser.ts). */
 const NOW = '2026-03-02T10:00:00Z'
 const IPA = fixture('ipa', 'bitbar-sample-latest-iOS.ipa')
-
-async function airstrip(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-  return { code, stdout, stderr }
-}
 
 interface Fetched {
   status: number

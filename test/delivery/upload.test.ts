@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { main } from '../../src/cli/main.ts'
+import { runCli as airstrip, type CliRun as Run } from '../support/cli.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { freePort, startServer, type TestServer } from '../support/server.ts'
@@ -19,20 +19,6 @@ import { freePort, startServer, type TestServer } from '../support/server.ts'
 const BIN = fileURLToPath(new URL('../../bin/airstrip.js', import.meta.url))
 const IPA = fixture('ipa', 'bitbar-BitBarSampleApp.ipa')
 const FAST_RETRIES = ['--retry-delay', '20']
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs the command in-process with captured output (stderr is not a TTY: plain progress lines). */
-async function airstrip(argv: string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, env)
-  return { code, stdout, stderr }
-}
 
 function caPem(server: TestServer): string {
   const der = server.app.services.devCaDer

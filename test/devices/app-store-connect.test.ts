@@ -5,7 +5,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
-import { after, before, describe, it, test } from 'node:test'
+import { before, describe, it, test } from 'node:test'
 import { createApp } from '../../src/app.ts'
 import { appStoreConnectToken, createAppStoreConnectClient, familyUsage, loadAppStoreConnectKey, type AppStoreConnectKey } from '../../src/devices/app-store-connect.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -13,15 +13,12 @@ import { isAirstripError } from '../../src/errors.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { SAMPLE_UDIDS } from '../support/profiles.ts'
 import { freePort, startServer } from '../support/server.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { startAscContractServer, type AscContractServer } from './asc-contract-server.ts'
 
 const ISSUER = '57246542-96fe-1a63-e053-0824d011072a'
 const KEY_ID = '2X9R4HXF34'
-const cleanups: Array<() => unknown> = []
-const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-})
+const suite = suiteScope()
 
 function p8(): { pem: string; publicKey: KeyObject } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })

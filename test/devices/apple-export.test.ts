@@ -1,11 +1,12 @@
 // Apple's bulk device formats and name limits, pure and over the API.
 import assert from 'node:assert/strict'
-import { after, before, describe, it, test } from 'node:test'
+import { before, describe, it, test } from 'node:test'
 import { parsePlistDict } from '../../src/ipa/plist.ts'
 import { appleDeviceIdsPlist, appleDeviceList, type ExportableDevice } from '../../src/devices/apple-export.ts'
 import { APPLE_DEVICE_NAME_MAX, appleDeviceName, tidyDeviceName } from '../../src/devices/device-names.ts'
 import { SAMPLE_UDIDS } from '../support/profiles.ts'
 import { startServer, type TestServer } from '../support/server.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { uploadAdHocBuild } from './enrollment-helpers.ts'
 
 describe('device names for Apple', () => {
@@ -68,8 +69,7 @@ describe('export formats', () => {
 })
 
 describe('the devices API', () => {
-  const cleanups: Array<() => unknown> = []
-  const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
+  const suite = suiteScope()
   let server: TestServer
   const auth = (): Record<string, string> => ({ authorization: `Bearer ${server.apiToken}` })
   const ids: Record<string, string> = {}
@@ -87,9 +87,6 @@ describe('the devices API', () => {
       const done = await store.completeEnrollment(session, { ...answer, osVersion: '22D63', serial: null, signatureVerified: true, chainVerified: null })
       ids[answer.udid] = done!.device.id
     }
-  })
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup()
   })
 
   test('export ?format=apple and ?format=deviceids, filtered by build', { timeout: 60_000 }, async () => {

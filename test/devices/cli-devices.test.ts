@@ -2,30 +2,24 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { before, test } from 'node:test'
 import { parsePlistDict } from '../../src/ipa/plist.ts'
 import { openDatabase } from '../../src/store/database.ts'
 import { createSqlDeviceStore } from '../../src/store/devices.ts'
 import { createSqliteMetaStore } from '../../src/store/meta-store.ts'
+import { runCli, type CliRun } from '../support/cli.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { SAMPLE_UDIDS } from '../support/profiles.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { sampleBuild } from '../store/meta-store-adapters.ts'
 
-const cleanups: Array<() => unknown> = []
-const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-})
+const suite = suiteScope()
 let dataDir: string
 let buildId: string
 const ids: string[] = []
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main([...argv, '--data-dir', dataDir], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-  return { code, stdout, stderr }
+function run(...argv: string[]): Promise<CliRun> {
+  return runCli([...argv, '--data-dir', dataDir])
 }
 
 before(async () => {

@@ -1,30 +1,27 @@
 // The enrolment page, the result page and the install page's device verdict in real headless
 // Chromium with an iPhone user agent (the device's own POST is made by the test, as iOS makes it).
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { before, test } from 'node:test'
 import jsqr from 'jsqr'
 import type { Browser, BrowserContext } from 'playwright-core'
 import { PNG } from 'pngjs'
 import type { PlistDict } from '../../src/ipa/types.ts'
 import { SAMPLE_UDIDS } from '../support/profiles.ts'
 import { startServer, type TestServer } from '../support/server.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { DESKTOP, IPHONE, NO_CHROMIUM, UA, launchBrowser, visit } from '../web/browser.ts'
 import { deviceIdentity, deviceResponse, fetchProfile, postAnswer, uploadAdHocBuild } from './enrollment-helpers.ts'
 
 const jsQR = jsqr.default
 const HOSTILE_NAME = '<img src=x onerror=alert(1)> Jane’s "iPhone"'
-const cleanups: Array<() => unknown> = []
-const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
+const suite = suiteScope()
 let server: TestServer
 let browser: Browser | undefined
 
 before(async () => {
   server = await startServer(suite)
   if (!NO_CHROMIUM) browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  for (const cleanup of cleanups.reverse()) await cleanup()
+  suite.after(() => browser?.close())
 })
 
 test('iPhone Safari: the download button, the three steps, the known blockers', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {

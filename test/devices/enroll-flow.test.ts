@@ -1,24 +1,20 @@
 // The whole UDID enrolment over real HTTPS: page → signed profile → the device's CMS answer → 301 →
 // result page and cookie → the device in the API and on install pages.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { before, test } from 'node:test'
 import type { PlistDict } from '../../src/ipa/types.ts'
 import { SAMPLE_UDIDS } from '../support/profiles.ts'
 import { startServer, type TestServer } from '../support/server.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { IPHONE_UA, deviceIdentity, deviceResponse, downloadLink, enroll, fetchProfile, htmlText, postAnswer, uploadAdHocBuild } from './enrollment-helpers.ts'
 
 const UDID = SAMPLE_UDIDS[1] // 00008030-001A2B3C4D5E6F70, the A12+ form
-const cleanups: Array<() => unknown> = []
-const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
+const suite = suiteScope()
 let server: TestServer
 
 before(async () => {
   server = await startServer(suite, { organization: 'Example & Sons' })
 })
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-})
-
 test('enrolment: signed profile, device answer, 301, result page, API, install pages', { timeout: 60_000 }, async () => {
   const identity = deviceIdentity(suite)
   const inProfile = await uploadAdHocBuild(server, suite, { bundleId: 'com.example.listed', name: 'Listed App', devices: [SAMPLE_UDIDS[0], UDID.toLowerCase()] })

@@ -3,21 +3,18 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import { build } from 'plist'
 import type { PlistDict } from '../../src/ipa/types.ts'
 import { generateCa, issueServerCertificate } from '../../src/tls/certificate-factory.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { SAMPLE_UDIDS, signProfile, type SigningIdentity } from '../support/profiles.ts'
 import { startServer, type HttpResponse, type TestServer } from '../support/server.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { IPHONE_UA, deviceIdentity, deviceResponse, downloadLink, fetchProfile, postAnswer } from './enrollment-helpers.ts'
 
 const UDID = SAMPLE_UDIDS[1]
-const cleanups: Array<() => unknown> = []
-const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-})
+const suite = suiteScope()
 
 /** Opens an enrolment (page + profile download) and returns its callback URL and challenge. */
 async function openEnrolment(server: TestServer): Promise<{ url: string; challenge: string; profileUrl: string }> {

@@ -2,20 +2,17 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { main } from '../../src/cli/main.ts'
 import { CHECK_IDS } from '../../src/doctor/checks/index.ts'
 import { parseItmsLink } from '../../src/doctor/itms-link-parse.ts'
 import { readManifest } from '../../src/doctor/manifest-read.ts'
 import { findItmsLinks } from '../../src/doctor/page-links.ts'
 import { buildManifest } from '../../src/ota/manifest.ts'
+import { runCli, type CliRun } from '../support/cli.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { doctor } from './support/deployment.ts'
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } })
-  return { code, stdout, stderr }
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli(args, process.env)
 }
 
 describe('airstrip doctor on the command line', () => {

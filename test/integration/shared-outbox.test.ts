@@ -7,20 +7,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { runCli as cli } from '../support/cli.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { startHttpPeer, waitFor } from '../support/notify-peers.ts'
 import { postgresUnavailable, sharedPostgres } from '../support/postgres.ts'
 import { freePort } from '../support/server.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/airstrip.js', import.meta.url))
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-  return { code, stdout, stderr }
-}
 
 interface Instance {
   child: ChildProcess

@@ -3,17 +3,12 @@ import assert from 'node:assert/strict'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
 import { openDatabase } from '../../src/store/database.ts'
+import { runCli, type CliRun } from '../support/cli.ts'
 import { tempDir } from '../support/fixtures.ts'
 
 function cliIn(dataDir: string) {
-  return async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    let stdout = ''
-    let stderr = ''
-    const code = await main([...args, '--data-dir', dataDir], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-    return { code, stdout, stderr }
-  }
+  return (...args: string[]): Promise<CliRun> => runCli([...args, '--data-dir', dataDir])
 }
 
 test('testers, groups, subscriptions and app settings from the command line', async (t) => {

@@ -6,27 +6,17 @@ import { test } from 'node:test'
 import jsqr from 'jsqr'
 import type { AddressObject } from 'mailparser'
 import { PNG } from 'pngjs'
+import { api } from '../support/api.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startSmtpPeer, waitFor, type ReceivedMail } from '../support/notify-peers.ts'
-import { startServer, type TestServer } from '../support/server.ts'
+import { startServer } from '../support/server.ts'
 
 // jsqr is CommonJS with an `exports.default`; TypeScript types the default import as the module.
 const jsQR = jsqr.default
 const BUNDLE_ID = 'com.example.notify'
 const HOSTILE_NAME = 'Très <Bon> & "App"'
 const NOTES = '<script>alert("x")</script>\nFixed the login & sync.'
-
-function api(server: TestServer) {
-  return async (method: string, path: string, body?: unknown) => {
-    const response = await server.request(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.apiToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return { status: response.status, body: response.body.length ? response.json() : null }
-  }
-}
 
 function decodeQr(png: Buffer): string | null {
   const image = PNG.sync.read(png)

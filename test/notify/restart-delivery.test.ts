@@ -8,19 +8,12 @@ import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { runCli as cli } from '../support/cli.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { startHttpPeer, waitFor } from '../support/notify-peers.ts'
 import { freePort } from '../support/server.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/airstrip.js', import.meta.url))
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-  return { code, stdout, stderr }
-}
 
 /** `node bin/airstrip.js serve` as a child process (the same Node that runs the tests). */
 async function serve(t: { after(fn: () => unknown): void }, dataDir: string, port: number): Promise<ChildProcess> {

@@ -3,22 +3,12 @@
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { test } from 'node:test'
+import { api } from '../support/api.ts'
 import { fixture } from '../support/fixtures.ts'
 import { startHttpPeer, waitFor } from '../support/notify-peers.ts'
-import { startServer, type TestServer } from '../support/server.ts'
+import { startServer } from '../support/server.ts'
 
 const FAST_RETRIES = { webhookAllowPrivateNetworks: true, notifyRetryBaseMs: '40', notifyRetryMaxMs: '200' } as const
-
-function api(server: TestServer) {
-  return async (method: string, path: string, body?: unknown) => {
-    const response = await server.request(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.apiToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return { status: response.status, body: response.body.length ? response.json() : null }
-  }
-}
 
 /** What a receiver does to check X-Airstrip-Signature, written independently of src/notify. */
 function expectedSignature(secret: string, body: Buffer): string {

@@ -9,18 +9,11 @@ import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { main } from '../../src/cli/main.ts'
 import { TarWriter } from '../../src/ops/tar-archive.ts'
+import { runCli as cli } from '../support/cli.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startServer, type TestServer } from '../support/server.ts'
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, {})
-  return { code, stdout, stderr }
-}
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
 

@@ -3,9 +3,9 @@ import type { ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after } from 'node:test'
 import pg from 'pg'
 import { freeLoopbackPorts } from './ports.ts'
+import { onePerFile, retryOnce } from './shared-process.ts'
 
 /**
  * A throw-away PostgreSQL for tests: `initdb` into a temp dir, `postgres` on a free loopback port
@@ -39,30 +39,17 @@ export function postgresUnavailable(): string | null {
   return null
 }
 
-let shared: Promise<PostgresServer> | null = null
-
 /** One server per test file (process), started on first use and stopped when the file's tests end. */
-export function sharedPostgres(): Promise<PostgresServer> {
-  shared ??= process.env['AIRSTRIP_TEST_PG_URL'] ? Promise.resolve(externalServer(process.env['AIRSTRIP_TEST_PG_URL'])) : startPostgres()
-  return shared
-}
-
-after(async () => {
-  const server = await shared?.catch(() => null)
-  await server?.stop()
-})
+export const sharedPostgres = onePerFile<PostgresServer>(() =>
+  process.env['AIRSTRIP_TEST_PG_URL'] ? Promise.resolve(externalServer(process.env['AIRSTRIP_TEST_PG_URL'])) : startPostgres(),
+)
 
 let databaseCount = 0
 
 /** Starts a private cluster: ~0.5 s initdb + ~0.3 s start. */
-export async function startPostgres(): Promise<PostgresServer> {
-  try {
-    return await startPostgresOnce()
-  } catch (error) {
-    // The free port may have been taken before the server bound it: once more, on another.
-    process.stderr.write(`${(error as Error).message}\nretrying on another port\n`)
-    return startPostgresOnce()
-  }
+export function startPostgres(): Promise<PostgresServer> {
+  // The free port may have been taken before the server bound it: once more, on another.
+  return retryOnce(startPostgresOnce, 'retrying on another port')
 }
 
 async function startPostgresOnce(): Promise<PostgresServer> {

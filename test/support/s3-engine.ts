@@ -2,7 +2,6 @@ import { execFile, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
@@ -10,6 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from '../../src/store/s3-client.ts'
 import type { S3Settings } from '../../src/store/s3-client.ts'
 import { freeLoopbackPorts } from './ports.ts'
+import { onePerFile, retryOnce } from './shared-process.ts'
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/swift-s3.sh', import.meta.url))
 const PYTHON = '/usr/bin/python3'
@@ -40,29 +40,14 @@ export function s3EngineUnavailable(): string | null {
   return null
 }
 
-let shared: Promise<S3Engine> | null = null
-
 /** One engine per test file (process), started on first use (~2 s) and stopped when the file's tests end. */
-export function sharedS3Engine(): Promise<S3Engine> {
-  shared ??= startS3Engine()
-  return shared
-}
-
-after(async () => {
-  const engine = await shared?.catch(() => null)
-  await engine?.stop()
-})
+export const sharedS3Engine = onePerFile(startS3Engine)
 
 let bucketCount = 0
 
-export async function startS3Engine(): Promise<S3Engine> {
-  try {
-    return await startS3EngineOnce()
-  } catch (error) {
-    // A free port taken by someone else before Swift bound it, or a very busy machine: once more, on new ports.
-    process.stderr.write(`${(error as Error).message}\nretrying on other ports\n`)
-    return startS3EngineOnce()
-  }
+export function startS3Engine(): Promise<S3Engine> {
+  // A free port taken by someone else before Swift bound it, or a very busy machine: once more, on new ports.
+  return retryOnce(startS3EngineOnce, 'retrying on other ports')
 }
 
 async function startS3EngineOnce(): Promise<S3Engine> {

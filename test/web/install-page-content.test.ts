@@ -1,16 +1,16 @@
 // What the pages contain: escaping, version history, weight, CSP, build problems — in headless Chromium.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { before, test } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startServer, type TestServer } from '../support/server.ts'
+import { suiteScope } from '../support/suite-scope.ts'
 import { DESKTOP, IPHONE, NO_CHROMIUM, NOW, UA, launchBrowser, visit } from './browser.ts'
 
 const HOSTILE = '<script>alert(1)</script> & ]]> "quoted"'
-const cleanups: Array<() => unknown> = []
-const suite = { after: (fn: () => unknown) => void cleanups.push(fn) }
+const suite = suiteScope()
 let server: TestServer
 let browser: Browser | undefined
 
@@ -18,11 +18,7 @@ before(async () => {
   server = await startServer(suite)
   server.setNow(NOW)
   if (!NO_CHROMIUM) browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  for (const cleanup of cleanups.reverse()) await cleanup()
+  suite.after(() => browser?.close())
 })
 
 async function uploadSynthetic(info: Record<string, unknown>, notes?: string): Promise<{ id: string; installPageUrl: string; app: { id: string } }> {

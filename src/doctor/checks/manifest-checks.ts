@@ -1,5 +1,5 @@
 import type { Evidence } from '../evidence.ts'
-import type { CheckDefinition } from '../types.ts'
+import type { CheckDefinition, CheckOutcome } from '../types.ts'
 import { describeHops, fail, finalResponse, mediaType, pass, responseEvidence, skip, warn } from './outcome.ts'
 
 const LOGIN_PATH = /(log-?in|sign-?in|sign_in|auth|sso|oauth|saml|session|account)/i
@@ -10,6 +10,14 @@ function noManifest(evidence: Evidence): string {
   if (evidence.manifest?.url === null) return 'the manifest is a local file'
   if (evidence.link && !evidence.link.parsed.manifestUrl) return 'the link names no usable manifest URL (see link-malformed)'
   return evidence.target.kind === 'ipa-file' ? 'the target is an .ipa, not a deployment' : 'there is no manifest to fetch'
+}
+
+/** Judges the manifest's final 200 response; skips when there is none (manifest-unreachable reports why). */
+function withManifestResponse(evidence: Evidence, judge: (response: NonNullable<ReturnType<typeof finalResponse>>) => CheckOutcome): CheckOutcome {
+  const response = finalResponse(evidence.manifest?.fetch)
+  if (!response) return skip(evidence.manifest?.fetch ? 'the manifest could not be fetched' : noManifest(evidence))
+  if (response.status !== 200) return skip(`the manifest URL answered ${response.status}`)
+  return judge(response)
 }
 
 /** Matrix rows 7–10 and 37–38: fetching the manifest as appstored does, and what it contains. */
@@ -90,15 +98,13 @@ export const manifestChecks: CheckDefinition[] = [
     severity: 'warning',
     symptom: 'Possibly "Cannot install … invalid manifest" (weakly evidenced; Apple documents text/xml).',
     fix: 'Serve .plist manifests as text/xml (Apple\'s deployment reference) or application/xml, e.g. nginx: types { text/xml plist; }',
-    run(evidence) {
-      const response = finalResponse(evidence.manifest?.fetch)
-      if (!response) return skip(evidence.manifest?.fetch ? 'the manifest could not be fetched' : noManifest(evidence))
-      if (response.status !== 200) return skip(`the manifest URL answered ${response.status}`)
-      const type = mediaType(response)
-      const details = responseEvidence(response, ['content-type'])
-      if (type === 'text/xml' || type === 'application/xml') return pass(`Content-Type: ${response.headers['content-type']}`, details)
-      return warn(type ? `it is served as ${type}, not text/xml or application/xml` : 'it is served without a Content-Type', details)
-    },
+    run: (evidence) =>
+      withManifestResponse(evidence, (response) => {
+        const type = mediaType(response)
+        const details = responseEvidence(response, ['content-type'])
+        if (type === 'text/xml' || type === 'application/xml') return pass(`Content-Type: ${response.headers['content-type']}`, details)
+        return warn(type ? `it is served as ${type}, not text/xml or application/xml` : 'it is served without a Content-Type', details)
+      }),
   },
   {
     id: 'manifest-invalid',
@@ -127,18 +133,16 @@ export const manifestChecks: CheckDefinition[] = [
     severity: 'warning',
     symptom: 'After a new upload, testers get the old build or "Unable to Download App" (a cached manifest points at a deleted .ipa).',
     fix: 'Send Cache-Control: no-store on manifests (they are dynamic: tokens, latest build); cache the immutable .ipa instead.',
-    run(evidence) {
-      const response = finalResponse(evidence.manifest?.fetch)
-      if (!response) return skip(evidence.manifest?.fetch ? 'the manifest could not be fetched' : noManifest(evidence))
-      if (response.status !== 200) return skip(`the manifest URL answered ${response.status}`)
-      const details = responseEvidence(response, ['cache-control', 'expires', 'etag', 'last-modified'])
-      const cacheControl = (response.headers['cache-control'] ?? '').toLowerCase()
-      if (/\bno-store\b|\bno-cache\b/.test(cacheControl)) return pass(`Cache-Control: ${response.headers['cache-control']}`, details)
-      const ages = [...cacheControl.matchAll(/\b(?:s-)?max-age\s*=\s*"?(\d+)/g)].map((m) => Number(m[1]))
-      if (ages.length > 0 && Math.max(...ages) <= SHORT_MAX_AGE) return pass(`Cache-Control: ${response.headers['cache-control']} (short)`, details)
-      if (ages.length > 0) return warn(`caches may keep it for ${Math.max(...ages)} s (Cache-Control: ${response.headers['cache-control']})`, details)
-      return warn(`no Cache-Control${response.headers['etag'] || response.headers['last-modified'] ? '; with ETag/Last-Modified, caches and CDNs may reuse it heuristically' : ''}`, details)
-    },
+    run: (evidence) =>
+      withManifestResponse(evidence, (response) => {
+        const details = responseEvidence(response, ['cache-control', 'expires', 'etag', 'last-modified'])
+        const cacheControl = (response.headers['cache-control'] ?? '').toLowerCase()
+        if (/\bno-store\b|\bno-cache\b/.test(cacheControl)) return pass(`Cache-Control: ${response.headers['cache-control']}`, details)
+        const ages = [...cacheControl.matchAll(/\b(?:s-)?max-age\s*=\s*"?(\d+)/g)].map((m) => Number(m[1]))
+        if (ages.length > 0 && Math.max(...ages) <= SHORT_MAX_AGE) return pass(`Cache-Control: ${response.headers['cache-control']} (short)`, details)
+        if (ages.length > 0) return warn(`caches may keep it for ${Math.max(...ages)} s (Cache-Control: ${response.headers['cache-control']})`, details)
+        return warn(`no Cache-Control${response.headers['etag'] || response.headers['last-modified'] ? '; with ETag/Last-Modified, caches and CDNs may reuse it heuristically' : ''}`, details)
+      }),
   },
   {
     id: 'asset-not-https',

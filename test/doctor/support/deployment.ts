@@ -13,10 +13,10 @@ import type { SecureVersion } from 'node:tls'
 import { gzipSync } from 'node:zlib'
 import { after } from 'node:test'
 import { PNG } from 'pngjs'
-import { main } from '../../../src/cli/main.ts'
 import type { CheckResult } from '../../../src/doctor/types.ts'
 import { buildManifest } from '../../../src/ota/manifest.ts'
 import { itmsServicesUrl } from '../../../src/ota/itms-link.ts'
+import { runCli } from '../../support/cli.ts'
 import { tempDir } from '../../support/fixtures.ts'
 
 export interface StaticFile {
@@ -182,9 +182,7 @@ export interface DoctorRun {
 
 /** Runs `airstrip doctor <args> --json` through the real CLI entry point. */
 export async function doctor(...args: string[]): Promise<DoctorRun> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(['doctor', ...args, '--json'], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } })
+  const { code, stdout, stderr } = await runCli(['doctor', ...args, '--json'], process.env)
   const parsed = stdout ? (JSON.parse(stdout) as { target: string; checks: CheckResult[] }) : { target: '', checks: [] }
   const check = (id: string): CheckResult => {
     const found = parsed.checks.find((c) => c.id === id)

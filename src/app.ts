@@ -34,6 +34,11 @@ import type { AcmeManager } from './tls/acme-manager.ts'
 import { fixedTlsState } from './tls/tls-state.ts'
 import type { TlsOptions } from 'node:tls'
 
+
+/** How long a client may take to send its request headers. */
+const HEADERS_TIMEOUT_MS = 15_000
+/** How often Node looks for connections past that deadline. */
+const CONNECTIONS_CHECK_MS = 2_000
 /** Everything routes need, injected (tests set the clock to make links expire). */
 export interface Services {
   config: Readonly<Config>
@@ -107,7 +112,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   }
 
   const server = Fastify({
-    ...(https ? { https } : {}),
+    // https.Server takes http.Server's timing options: check header deadlines every few seconds, not every 30.
+    ...(https ? { https: { ...https, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS } } : {}),
     // Signed tokens are credentials: keep them out of the logs (and every other secret: src/ops/logging.ts).
     logger: loggerOptions(config.logLevel, redactTokens),
     genReqId: requestId,
@@ -123,6 +129,9 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance
+  // Node's own header deadline is about a minute and a half with requestTimeout off: a client trickling
+  // headers (slowloris) would hold a socket that long. Headers of real clients arrive in milliseconds.
+  server.server.headersTimeout = HEADERS_TIMEOUT_MS
   const tlsState = acme ?? fixedTlsState(typeof https?.cert === 'string' ? https.cert : null, config.tls.mode === 'files' ? 'files' : 'dev')
   const ops = createOperations({ config, db, blobsRoot: join(config.dataDir, 'blobs'), probeObjectStore: objectStoreProbe(blobs), tls: tlsState, acme, now })
   // ACME certificates renew while running: profiles are signed with whichever issued pair is in service now.

@@ -64,7 +64,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     id: 'slow-requests',
     attack: 'Slow uploads (timeouts)',
     status: 'partly tested',
-    scope: 'an unauthenticated upload trickling its body is answered 401 at once, without waiting for the body; with AIRSTRIP_RELIABILITY_SLOW=1, a client trickling its headers is cut off by the headers timeout',
+    scope: 'an unauthenticated upload trickling its body is answered 401 at once, without waiting for the body; a client trickling its headers is cut off by the 15 s headers timeout',
     pending: 'an authenticated upload has no body timeout by design (large builds over slow links); a token holder can hold connections open',
   },
   {

@@ -148,6 +148,8 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const notifications = createNotificationService({
     store: createSqliteNotificationStore(db, { now }), secrets: config.storage.databaseUrl ? createSecretBox(await sharedSecret(db, 'notify-secret-box')) : await loadSecretBox(config.dataDir), config: config.notify, urls, meta, blobs, now,
     log: server.log.child({ component: 'notify' }), ...(options.notify ? { overrides: options.notify } : {}),
+    // Built below (it needs this service); the worker only sends after notifications.start().
+    access: () => channelServices.access,
   })
   notifyDeviceEnrollments(devices, notifications)
   await recoverAtStartup({ db, meta, blobs, dataDir: config.dataDir, storage: config.storage, now, log: server.log.child({ component: 'recovery' }), announce: (app, build) => notifications.buildCreated(app, build) })

@@ -3,6 +3,7 @@ import type { ClaimedDelivery } from '../store/notification-records.ts'
 import { DeliveryFailure } from './delivery-failure.ts'
 import type { BuildCreatedData, WebhookEnvelope } from './event-payloads.ts'
 import type { SmsSender, WebhookSender } from './http-senders.ts'
+import type { PersonalLink } from './personal-link.ts'
 import { buildReleaseEmail, qrCodePng } from './release-email.ts'
 import type { SecretBox } from './secret-box.ts'
 import { buildReleaseSms } from './sms-request.ts'
@@ -18,6 +19,10 @@ export interface DispatchDeps {
   webhooks: WebhookSender
   /** The build's icon PNG, or null (no icon, or the build is gone). */
   loadIcon(buildId: string): Promise<Buffer | null>
+  /** The tester's own link when the build's access is per tester, else null (the shared page link is used). */
+  personalLink?(buildId: string, testerId: string): Promise<PersonalLink | null>
+  /** Withdraws a personal link minted for a message that did not go out. */
+  revokeGrant?(grantId: string): Promise<unknown>
 }
 
 /**
@@ -45,12 +50,31 @@ export async function dispatchDelivery(deps: DispatchDeps, delivery: ClaimedDeli
   const data = delivery.event.payload as BuildCreatedData
 
   if (delivery.channel === 'email') {
-    if (!deps.email) throw new DeliveryFailure('mail is not configured (--smtp-url)')
+    const email = deps.email
+    if (!email) throw new DeliveryFailure('mail is not configured (--smtp-url)')
     const iconPng = await deps.loadIcon(data.build.id).catch(() => null)
-    const message = buildReleaseEmail(data, { from: deps.email.from, to: delivery.recipient, deliveryId: delivery.id, qrPng: await qrCodePng(data.installPageUrl), iconPng })
-    await deps.email.sender.send(message)
+    await withTesterLink(deps, data, delivery.testerId, async (message) =>
+      email.sender.send(buildReleaseEmail(message, { from: email.from, to: delivery.recipient, deliveryId: delivery.id, qrPng: await qrCodePng(message.installPageUrl), iconPng })),
+    )
     return
   }
-  if (!deps.sms) throw new DeliveryFailure('SMS is not configured (--sms-provider)')
-  await deps.sms.send(delivery.recipient, buildReleaseSms(data), signal)
+  const sms = deps.sms
+  if (!sms) throw new DeliveryFailure('SMS is not configured (--sms-provider)')
+  await withTesterLink(deps, data, delivery.testerId, (message) => sms.send(delivery.recipient, buildReleaseSms(message), signal))
+}
+
+/**
+ * Sends with the tester's own link in place of the shared one when the build's access is per tester.
+ * Decided at send time, from the access in force then; an error minting the link fails (and
+ * retries) the delivery rather than falling back to a shared link the tester could not open. A
+ * link minted for a send that failed is revoked: the retry mints another.
+ */
+async function withTesterLink(deps: DispatchDeps, data: BuildCreatedData, testerId: string | null, send: (data: BuildCreatedData) => Promise<unknown>): Promise<void> {
+  const personal = testerId && deps.personalLink ? await deps.personalLink(data.build.id, testerId) : null
+  try {
+    await send(personal ? { ...data, installPageUrl: personal.url } : data)
+  } catch (error) {
+    if (personal) await deps.revokeGrant?.(personal.grantId).catch(() => undefined)
+    throw error
+  }
 }

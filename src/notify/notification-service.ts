@@ -1,4 +1,5 @@
 import type { PublicUrls } from '../ota/public-urls.ts'
+import type { AccessService } from '../channels/access-service.ts'
 import type { BlobStore } from '../store/blob-store.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { NotificationStore } from '../store/notifications.ts'
@@ -9,6 +10,7 @@ import type { AppRef, BuildCreatedData, BuildDeletedData, DeviceEnrolledData, En
 import { createSmsSender, createWebhookSender, type SmsSender, type WebhookSender } from './http-senders.ts'
 import type { NotifyConfig } from './notify-config.ts'
 import { createOutboxWorker, type OutboxWorkerOptions, type WorkerLog } from './outbox-worker.ts'
+import { personalLinkFor } from './personal-link.ts'
 import type { SecretBox } from './secret-box.ts'
 import { createSmtpSender, type EmailSender } from './smtp-sender.ts'
 import { registerWebhook, type WebhookRequest } from './webhook-registration.ts'
@@ -25,6 +27,11 @@ export interface NotificationServiceDeps {
   blobs: Pick<BlobStore, 'openReader'>
   now: () => Date
   log: WorkerLog
+  /**
+   * Access to install, for per-tester links (invite-only builds). A function because the access
+   * service is built after this one; without it every message carries the shared page link.
+   */
+  access?: () => Pick<AccessService, 'policyFor' | 'invite' | 'revokeGrant'>
   /** Tests: other senders, a short lease or poll interval. */
   overrides?: {
     email?: EmailSender
@@ -73,7 +80,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     ...overrides.worker,
     dispatch: (delivery, signal) =>
       dispatchDelivery(
-        { store, secrets: deps.secrets, email: smtp && { sender: smtp, from: config.email?.from ?? 'Airstrip <airstrip@localhost>' }, sms, webhooks, loadIcon },
+        { store, secrets: deps.secrets, email: smtp && { sender: smtp, from: config.email?.from ?? 'Airstrip <airstrip@localhost>' }, sms, webhooks, loadIcon, personalLink, revokeGrant },
         delivery,
         signal,
       ),
@@ -98,6 +105,13 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       await reader.close()
     }
   }
+
+  async function personalLink(buildId: string, testerId: string) {
+    const access = deps.access?.()
+    const build = access ? await deps.meta.getBuild(buildId) : null
+    return access && build ? personalLinkFor(access, build, testerId) : null
+  }
+  const revokeGrant = (grantId: string): Promise<unknown> => deps.access?.().revokeGrant(grantId) ?? Promise.resolve()
 
   async function enqueue(event: NewEvent): Promise<void> {
     try {

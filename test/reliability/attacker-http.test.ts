@@ -1,6 +1,6 @@
 // The attacker's checklist (issue 9), HTTP items: each test attempts the attack against the real
 // server (HTTPS, real sockets, a real SQLite file) and asserts it fails. Items and what is still
-// pending (issue 7: sessions, login, forms, grants) are listed in ./attacker/checklist.ts.
+// pending are listed in ./attacker/checklist.ts; sessions, login, forms and grants are in attacker-access.test.ts.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'

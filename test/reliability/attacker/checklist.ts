@@ -1,9 +1,8 @@
 /**
  * The attacker's checklist of issue 9, item by item: what each test attempts, and what is still
- * pending because the feature it attacks is not built yet (issue 7, teams and access: sessions,
- * login, forms, grants). Tests name their item by id (`[path-traversal] …`); the report script
- * renders this table into docs/reliability.md with the counts the tests recorded. When an issue-7
- * feature lands, add its attack to the matching test file and move the item to `tested`.
+ * not covered (and why). Tests name their item by id (`[path-traversal] …`); the report script
+ * renders this table into docs/reliability.md with the counts the tests recorded. The issue-7
+ * items (sessions, login, forms, grants) are attacked in attacker-access.test.ts.
  */
 export interface ChecklistItem {
   id: string
@@ -24,9 +23,8 @@ export const CHECKLIST: readonly ChecklistItem[] = [
   {
     id: 'token-forgery',
     attack: 'Token forgery, tampering, replay after revocation, expiry',
-    status: 'partly tested',
-    scope: 'signed links: forged, tampered payload and MAC, purpose swapped (manifest ↔ .ipa ↔ icon ↔ enrolment), expired (410) against the server clock; API tokens: tampered, revoked then replayed; enrolment invites revoked then replayed',
-    pending: 'session cookies and access grants (revocation of a tester\'s access): issue 7',
+    status: 'tested',
+    scope: 'signed links: forged, tampered payload and MAC, purpose swapped (manifest ↔ .ipa ↔ icon ↔ enrolment), expired (410) against the server clock; API tokens: tampered, revoked then replayed; enrolment invites revoked then replayed; session cookies replayed after sign-out (see sessions) and personal links replayed after revocation (see access-revocation)',
   },
   {
     id: 'cross-app',
@@ -37,11 +35,15 @@ export const CHECKLIST: readonly ChecklistItem[] = [
   {
     id: 'stored-xss',
     attack: 'Stored XSS through every user-controlled field on every page',
-    status: 'partly tested',
-    scope: 'app name, release notes, file name, device name, tester name, with script/handler/attribute-breaking payloads, on the app list, app page, install page (with the device cookie), enrolment page and result page: escaped in the HTML and inert in headless Chromium',
-    pending: 'admin pages (issue 7) render Markdown release notes: add them to the page list once they land',
+    status: 'tested',
+    scope: 'app name, release notes, file name, device name, tester name, with script/handler/attribute-breaking payloads, on the app list, app page, install page (with the device cookie), enrolment page and result page: escaped in the HTML and inert in headless Chromium; on the admin pages (app list, app, build with Markdown notes, channel, testers), over HTTP: shown escaped, no tag carries an event handler, a javascript: URL or a script without the nonce, and the CSP has a script nonce and no \'unsafe-inline\'',
   },
-  { id: 'csrf', attack: 'CSRF on every form', status: 'pending', scope: '', pending: 'no state-changing form exists yet (the enrolment POST is a CMS-signed device answer on a single-use link); login and admin forms arrive with issue 7' },
+  {
+    id: 'csrf',
+    attack: 'CSRF on every form',
+    status: 'tested',
+    scope: "admin POSTs (API token, tester, user, app access, revoke a personal link, delete a build, change password, sign out) with no token, an empty, random or altered one, another session's token (field or X-CSRF-Token header), the session id, two tokens, a JSON or text/plain body: 403, nothing changed; the same paths as GET change nothing; the sign-in form's double-submit token missing or mismatched: 403, no session. The password gate's form refuses a foreign Origin (test/access/password.test.ts)",
+  },
   {
     id: 'header-injection',
     attack: 'Header injection through file names (Content-Disposition)',
@@ -71,8 +73,8 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     id: 'brute-force',
     attack: 'Brute force on login and token endpoints',
     status: 'partly tested',
-    scope: 'hundreds of guessed API tokens and signed links all fail (256-bit secrets, constant-time compares) and the real token keeps working',
-    pending: 'rate limits: login (issue 7); no rate limit on API-token or signed-link failures exists yet',
+    scope: "hundreds of guessed API tokens and signed links all fail (256-bit secrets, constant-time compares) and the real token keeps working; sign-in: 429 after 10 failures for an account (even with the right password, whatever the address's case), other accounts unaffected, and 429 for every account after 30 failures from one address (a client's X-Forwarded-For / X-Real-IP not trusted), open again after the window; the password gate: 429 with Retry-After after a few wrong passwords, on the app's and the build's form alike",
+    pending: 'no rate limit on API-token or signed-link failures exists (guessing 256-bit secrets is hopeless, but each failure costs a lookup)',
   },
   {
     id: 'secrets',
@@ -80,6 +82,16 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     status: 'tested',
     scope: 'the API token, signed links, the webhook secret, the SMTP password, the SMS credentials and the URL-signing key never appear in the logs (info level) or in any error body; error bodies carry no stack traces or paths',
   },
-  { id: 'sessions', attack: 'Session fixation, theft and expiry', status: 'pending', scope: '', pending: 'sessions arrive with issue 7' },
-  { id: 'access-revocation', attack: 'Access used after revocation (tester removed, grant revoked)', status: 'pending', scope: '', pending: 'access grants arrive with issue 7' },
+  {
+    id: 'sessions',
+    attack: 'Session fixation, theft and expiry',
+    status: 'tested',
+    scope: "session and form cookies are __Host-, HttpOnly, Secure, SameSite (Lax / Strict), 256 random bits, never in a URL, only hashed in the database; a planted made-up id is replaced at sign-in and signs nobody in; a planted real session (the attacker's) is not upgraded to the victim; a new id at every sign-in; after sign-out the cookie is cleared and the old id is refused by pages (303 to login) and forms (401); a deleted user's session ends at once; idle (12 h) and absolute (7 days, however busy) expiry against the server's clock",
+  },
+  {
+    id: 'access-revocation',
+    attack: 'Access used after revocation (tester removed, grant revoked)',
+    status: 'tested',
+    scope: "an invite-only channel's personal link revoked in the admin UI: its page, the build page under it, the manifest, the .ipa and the icon refused at once (GET, HEAD, Range; no bytes, no fresh link), another tester's link untouched; revoking again is 404; a tester removed: their links refused at once. A new app password stops what the old one minted (test/access/password.test.ts)",
+  },
 ]

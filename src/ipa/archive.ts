@@ -4,8 +4,8 @@
  *
  * Why not yauzl's reader (it was used here before): yauzl walks the central directory with two
  * small reads, an Entry object, a name split and an event per entry; on a 20,000-entry .ipa that
- * was ~40 % of a cold `inspect` and most of its garbage. Here the directory is read in a few 1 MiB
- * windows and each record is looked at in place: only the names are decoded. yauzl's own rules
+ * was about a third of a cold `inspect` and most of its garbage. Here the directory is read in a
+ * few 1 MiB windows and each record is looked at in place: only the names are decoded. yauzl's rules
  * are kept: its exported `getFileNameLowLevel` decodes the rare names that are neither UTF-8 nor
  * printable ASCII (CP437, Info-ZIP Unicode Path), and names are refused as its `validateFileName`
  * refuses them. Entries are inflated with node:zlib; sizes and CRC-32 are checked.

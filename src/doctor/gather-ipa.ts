@@ -6,7 +6,6 @@ import type { IpaInfo } from '../ipa/types.ts'
 import { BufferSource } from './buffer-source.ts'
 import type { HashVerification, InspectionOutcome, IpaEvidence } from './evidence.ts'
 import type { Deadline, Fetcher, HttpResponse } from './http-fetch.ts'
-import { readIpaMetadata } from './ipa-metadata.ts'
 import { DOCTOR_LIMITS } from './limits.ts'
 import type { DeclaredHashes } from './manifest-read.ts'
 import { RangedSource } from './ranged-source.ts'
@@ -122,7 +121,7 @@ export async function inspectWithin(source: RandomAccessSource, now: Date, deadl
     if (!(source instanceof RangedSource) || !isAirstripError(error, 'remote-read-limit') || error.details?.['reason'] !== 'budget') return failure(error)
     source.extendBudget(FALLBACK_BYTES)
     try {
-      const info: IpaInfo = await withinDeadline(readIpaMetadata(source, now), source, deadline)
+      const { info } = await withinDeadline(inspectSource(source, { now, sha256: null, metadataOnly: true }), source, deadline)
       return { state: 'read', info, signatureRead: false, note: `the code signature was not read: ${error.message}` }
     } catch (fallbackError) {
       return failure(fallbackError)

@@ -21,6 +21,11 @@ export interface InspectOptions {
    * or null to skip hashing. By default the file is hashed in one streaming pass.
    */
   sha256?: string | null
+  /**
+   * Only the Info.plist and the provisioning profile (no code signature, icon, extensions or
+   * hash): what doctor falls back to when the executable is too large to fetch remotely.
+   */
+  metadataOnly?: boolean
 }
 
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const
@@ -48,17 +53,18 @@ export async function inspectIpa(path: string, options: InspectOptions = {}): Pr
  */
 export async function inspectSource(source: RandomAccessSource, options: InspectOptions = {}): Promise<Inspection> {
   const now = options.now ?? new Date()
-  const hashing = options.sha256 === undefined ? hashSource(source) : Promise.resolve(options.sha256)
+  const metadataOnly = options.metadataOnly === true
+  const hashing = metadataOnly ? Promise.resolve(null) : options.sha256 === undefined ? hashSource(source) : Promise.resolve(options.sha256)
   // Attach the handler now: a metadata error must not leave an unhandled rejection behind.
   hashing.catch(() => {})
-  const { info: partial, iconPng, notes } = await readBuild(source)
+  const { info: partial, iconPng, notes } = await readBuild(source, metadataOnly)
   const sha256 = await hashing
   const build = { ...partial, sha256 }
   const problems = [...notes, ...evaluateProblems(build, now)].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])
   return { info: { ...build, problems }, iconPng }
 }
 
-async function readBuild(source: RandomAccessSource): Promise<{ info: Omit<IpaInfo, 'problems' | 'sha256'>; iconPng: Buffer | null; notes: Problem[] }> {
+async function readBuild(source: RandomAccessSource, metadataOnly: boolean): Promise<{ info: Omit<IpaInfo, 'problems' | 'sha256'>; iconPng: Buffer | null; notes: Problem[] }> {
   const scanner = new LayoutScanner()
   const archive = await openArchive(source, scanner.keep)
   const appPath = scanner.appPath((path) => archive.entries.has(`${path}Info.plist`))
@@ -71,16 +77,16 @@ async function readBuild(source: RandomAccessSource): Promise<{ info: Omit<IpaIn
   const executablePath = app.executable ? `${appPath}${app.executable}` : null
   const executable = executablePath ? archive.entries.get(executablePath) : undefined
   // Inflating the executable runs on libuv's thread pool: start it now, overlap it with the rest.
-  const signing = executable ? readSigningCertificate(archive.openEntry(executable)) : Promise.resolve(null)
+  const signing = executable && !metadataOnly ? readSigningCertificate(archive.openEntry(executable)) : Promise.resolve(null)
   signing.catch(() => {})
   const profile = await readProfile(archive, appPath)
   if (app.executable && !executable) {
     notes.push({ code: 'executable-missing', severity: 'error', message: `the executable "${app.executable}" named in Info.plist is not in the bundle.` })
   }
 
-  const icon = await readIcon(archive, infoDict, appPath)
-  if (!icon.found) notes.push({ code: 'icon-missing', severity: 'warning', message: icon.reason })
-  const extensions = await readExtensions(archive, appPath, notes)
+  const icon: IconResult = metadataOnly ? { found: false, reason: 'not read' } : await readIcon(archive, infoDict, appPath)
+  if (!icon.found && !metadataOnly) notes.push({ code: 'icon-missing', severity: 'warning', message: icon.reason })
+  const extensions = metadataOnly ? [] : await readExtensions(archive, appPath, notes)
   const signingCertificate = await signing
 
   return {
@@ -126,10 +132,15 @@ async function readProfile(archive: Archive, bundlePath: string): Promise<Provis
   try {
     return parseProvisioningProfile(bytes)
   } catch (error) {
-    if (isAirstripError(error)) throw new AirstripError('invalid-profile', `${entry.name}: ${error.message}`, { cause: error })
+    // A failed remote read (doctor's ranged source) is not a bad profile: keep its own code.
+    if (isAirstripError(error) && !REMOTE_READ_CODES.has(error.code)) {
+      throw new AirstripError('invalid-profile', `${entry.name}: ${error.message}`, { cause: error })
+    }
     throw error
   }
 }
+
+const REMOTE_READ_CODES: ReadonlySet<string> = new Set(['remote-read-failed', 'remote-read-limit'])
 
 type IconResult = { found: true; info: IconInfo; png: Buffer } | { found: false; reason: string }
 

@@ -96,15 +96,6 @@ export async function issueServerCertificate(
   return finish(cert, keys.privateKey)
 }
 
-/** The SAN entries of a certificate as TlsHost-shaped values (not yet normalized). */
-export function readSubjectAltNames(certPem: string): TlsHost[] {
-  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension)
-  if (!san) return []
-  return san.names.items.flatMap((name) =>
-    name.type === 'dns' || name.type === 'ip' ? [{ type: name.type, value: name.value }] : [],
-  )
-}
-
 async function finish(cert: x509.X509Certificate, privateKey: webcrypto.CryptoKey): Promise<IssuedCertificate> {
   const pkcs8 = await crypto.subtle.exportKey('pkcs8', privateKey)
   return {

@@ -3,7 +3,6 @@ import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from './atomic-file.ts'
-import { generateCa, issueServerCertificate, readSubjectAltNames } from './certificate-factory.ts'
 import { hostKey, normalizeHost, normalizeHosts } from './hosts.ts'
 import type { TlsHost } from './hosts.ts'
 
@@ -74,6 +73,7 @@ async function ensure(dir: string, wanted: TlsHost[], now: Date): Promise<DevCer
   const caCreated = ca === null
   if (ca === null) {
     // CN is limited to 64 characters; the machine name only tells devices' owners which CA this is.
+    const { generateCa } = await loadCertificateFactory()
     const generated = await generateCa(`Airstrip Development CA (${hostname().slice(0, 38)})`, now)
     // Key first: a crash between the two writes leaves a key/cert mismatch, which is detected.
     await writeFileAtomic(paths.caKey, generated.keyPem, 0o600)
@@ -84,6 +84,7 @@ async function ensure(dir: string, wanted: TlsHost[], now: Date): Promise<DevCer
   let server = caCreated ? null : await loadServer(paths.cert, paths.key, ca, wanted, now)
   const serverCreated = server === null
   if (server === null) {
+    const { issueServerCertificate } = await loadCertificateFactory()
     const issued = await issueServerCertificate(ca, wanted, now)
     await writeFileAtomic(paths.key, issued.keyPem, 0o600)
     await writeFileAtomic(paths.cert, issued.certPem, 0o644)
@@ -148,11 +149,32 @@ function isCurrent(cert: X509Certificate, now: Date): boolean {
 
 function sameHosts(certPem: string, wanted: readonly TlsHost[]): boolean {
   try {
-    const have = new Set(readSubjectAltNames(certPem).map((host) => hostKey(normalizeHost(host.value))))
+    const have = new Set(subjectAltNames(certPem).map((value) => hostKey(normalizeHost(value))))
     return have.size === wanted.length && wanted.every((host) => have.has(hostKey(host)))
   } catch {
     return false
   }
+}
+
+/**
+ * The DNS and IP entries of a certificate's SAN, from Node's own rendering ("DNS:a, IP Address:b").
+ * An entry Node has to quote (a comma or quote inside) is never one of ours: it simply makes the
+ * lists differ and the certificate is reissued.
+ */
+function subjectAltNames(certPem: string): string[] {
+  const san = new X509Certificate(certPem).subjectAltName
+  if (!san) return []
+  return san.split(', ').flatMap((entry) =>
+    entry.startsWith('DNS:') ? [entry.slice(4)] : entry.startsWith('IP Address:') ? [entry.slice(11)] : [],
+  )
+}
+
+/**
+ * @peculiar/x509 (~8 MiB of heap, ~200 modules) is only needed to issue certificates, which a
+ * server with current certificates never does: load it on first use, not at every start.
+ */
+function loadCertificateFactory(): Promise<typeof import('./certificate-factory.ts')> {
+  return import('./certificate-factory.ts')
 }
 
 /** A key copied around by hand may have lost its 0600; put it back rather than serve it as is. */

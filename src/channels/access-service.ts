@@ -5,7 +5,7 @@ import { hashPassword, verifyPassword } from '../access/password-hash.ts'
 import { readCookie } from '../devices/device-cookie.ts'
 import { AirstripError } from '../errors.ts'
 import { itmsServicesUrl } from '../ota/itms-link.ts'
-import { buildManifest } from '../ota/manifest.ts'
+import { manifestOfBuild } from '../ota/manifest.ts'
 import { ipaFileName, type PublicUrls } from '../ota/public-urls.ts'
 import type { TokenPurpose, UrlSigner } from '../ota/url-token.ts'
 import type { AccessStore, GrantRecord } from '../store/access.ts'
@@ -195,19 +195,11 @@ export function createAccessService(deps: AccessServiceDeps): AccessService {
     grantManifest(build, grantId, expiresAt) {
       const ttlSeconds = Math.max(1, Math.min(config.linkTtlSeconds, Math.floor((expiresAt.getTime() - now().getTime()) / 1000)))
       const sign = (purpose: TokenPurpose): string => signer.sign({ purpose, subject: build.id, ttlSeconds, grant: grantId })
-      const manifest = buildManifest({
+      // Always proxied, never a presigned object-store URL: revoking the grant must stop the download too.
+      return manifestOfBuild(build, {
         ipaUrl: urls.ipa(sign('ipa'), ipaFileName(build.name, build.version)),
         iconUrl: build.iconSha256 ? urls.icon(sign('icon')) : null,
-        // Always from the parsed .ipa: iOS refuses a manifest whose bundle id differs from the app's.
-        bundleId: build.info.bundleId,
-        bundleVersion: build.version ?? build.build ?? '1.0',
-        title: build.name,
-        subtitle: build.info.profile?.teamName ?? null,
-        sha256: build.sha256,
-        chunkSize: build.chunkSize,
-        chunkSha256s: build.chunkSha256s,
       })
-      return Buffer.from(manifest, 'utf8')
     },
   }
   return service

@@ -3,7 +3,7 @@ import { AirstripError } from '../errors.ts'
 import type { IpaInfo } from '../ipa/types.ts'
 import { standaloneInstallPageModel } from '../ota/install-page.ts'
 import { itmsServicesUrl } from '../ota/itms-link.ts'
-import { buildManifest } from '../ota/manifest.ts'
+import { manifestOfBuild } from '../ota/manifest.ts'
 import { ipaFileName } from '../ota/public-urls.ts'
 import { qrCodeSvg } from '../ota/qr-code.ts'
 import type { ChunkedDigest } from '../store/chunked-hasher.ts'
@@ -92,18 +92,8 @@ export function planDeployment(baseUrl: string, info: IpaInfo, hasIcon: boolean)
 
 /** The manifest, with the same builder and the same fields as the server's manifest route. */
 export function deploymentManifest(plan: DeploymentPlan, info: IpaInfo, digest: DeploymentDigest): string {
-  return buildManifest({
-    ipaUrl: plan.ipaUrl,
-    iconUrl: plan.iconUrl,
-    // From the parsed .ipa: iOS (8+) refuses a manifest whose bundle id differs from the app's.
-    bundleId: info.bundleId,
-    bundleVersion: info.version ?? info.build ?? '1.0',
-    title: info.name,
-    subtitle: info.profile?.teamName ?? null,
-    sha256: digest.sha256,
-    chunkSize: digest.chunkSize,
-    chunkSha256s: digest.chunkSha256s,
-  })
+  const build = { name: info.name, version: info.version, build: info.build, info, ...digest }
+  return manifestOfBuild(build, { ipaUrl: plan.ipaUrl, iconUrl: plan.iconUrl }).toString('utf8')
 }
 
 /**

@@ -73,3 +73,31 @@ export function buildManifest(input: ManifestInput): string {
 function xmlText(text: string): string {
   return text.replace(XML_ILLEGAL, '')
 }
+
+/** What a stored build contributes to its manifest (a BuildRecord has all of it). */
+export interface ManifestBuild {
+  name: string
+  version: string | null
+  build: string | null
+  sha256: string
+  chunkSize: number
+  chunkSha256s: string[]
+  info: { bundleId: string; profile: { teamName: string | null } | null }
+}
+
+/** The serialised manifest of a stored build, around the signed links the caller minted for it. */
+export function manifestOfBuild(build: ManifestBuild, links: { ipaUrl: string; iconUrl: string | null }): Buffer {
+  const manifest = buildManifest({
+    ipaUrl: links.ipaUrl,
+    iconUrl: links.iconUrl,
+    // Always from the parsed .ipa: iOS (8+) refuses a manifest whose bundle id differs from the app's.
+    bundleId: build.info.bundleId,
+    bundleVersion: build.version ?? build.build ?? '1.0',
+    title: build.name,
+    subtitle: build.info.profile?.teamName ?? null,
+    sha256: build.sha256,
+    chunkSize: build.chunkSize,
+    chunkSha256s: build.chunkSha256s,
+  })
+  return Buffer.from(manifest, 'utf8')
+}

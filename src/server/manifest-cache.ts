@@ -1,7 +1,7 @@
 import type { Services } from '../app.ts'
 import { onBuildDeleted } from '../builds/ingest-build.ts'
 import { AirstripError } from '../errors.ts'
-import { buildManifest } from '../ota/manifest.ts'
+import { manifestOfBuild } from '../ota/manifest.ts'
 import { ipaFileName } from '../ota/public-urls.ts'
 import type { TokenPurpose } from '../ota/url-token.ts'
 
@@ -46,19 +46,10 @@ export function createManifestCache(services: Pick<Services, 'meta' | 'signer' |
     const ttlSeconds = services.config.linkTtlSeconds
     const sign = (purpose: TokenPurpose): string => services.signer.sign({ purpose, subject: build.id, ttlSeconds, issuedAt })
     const signedIpaUrl = services.urls.ipa(sign('ipa'), ipaFileName(build.name, build.version))
-    const manifest = buildManifest({
+    return manifestOfBuild(build, {
       ipaUrl: await services.ipaUrl(build, signedIpaUrl),
       iconUrl: build.iconSha256 ? services.urls.icon(sign('icon')) : null,
-      // Always from the parsed .ipa: iOS (8+) refuses a manifest whose bundle id differs from the app's.
-      bundleId: build.info.bundleId,
-      bundleVersion: build.version ?? build.build ?? '1.0',
-      title: build.name,
-      subtitle: build.info.profile?.teamName ?? null,
-      sha256: build.sha256,
-      chunkSize: build.chunkSize,
-      chunkSha256s: build.chunkSha256s,
     })
-    return Buffer.from(manifest, 'utf8')
   }
 
   return {

@@ -25,6 +25,7 @@ import { createDeviceService, profileSigningFromTls, type DeviceService } from '
 import { createSqlDeviceStore } from './store/devices.ts'
 import { createAccountService, type AccountService } from './accounts/account-service.ts'
 import { createSqlAccountStore } from './store/accounts.ts'
+import { createSqlUploadIdempotencyStore, type UploadIdempotencyStore } from './store/upload-idempotency.ts'
 import { createChannelServices, type ChannelServices } from './channels/channel-services.ts'
 import { loggerOptions, requestId } from './ops/logging.ts'
 import { createOperations, type Operations } from './ops/operations.ts'
@@ -63,6 +64,8 @@ export interface Services {
   access: ChannelServices['access']
   analytics: ChannelServices['analytics']
   runRetention: ChannelServices['runRetention']
+  /** Idempotency-Key of uploads: a retried upload answers with its first build (src/server/upload-idempotency.ts). */
+  uploadKeys: UploadIdempotencyStore
 }
 
 export interface AppOptions {
@@ -71,6 +74,8 @@ export interface AppOptions {
   notify?: NotificationServiceDeps['overrides']
   /** Tests: App Store Connect at a local https origin, with its CA. */
   appStoreConnectEndpoint?: { baseUrl: string; ca?: string }
+  /** Tests: how often instances sharing PostgreSQL look for a TLS certificate another renewed (default 60 s). */
+  tlsPollIntervalMs?: number
 }
 
 export interface App {
@@ -101,13 +106,18 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     https = { cert: await readFile(config.tls.certPath, 'utf8'), key: await readFile(config.tls.keyPath, 'utf8'), minVersion: 'TLSv1.2' }
   } else if (config.tls.mode === 'dev') {
     const hosts = [...new Set([new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, ''), 'localhost', '127.0.0.1'])]
-    const dev = await ensureDevCertificates(join(config.dataDir, 'certs'), hosts)
+    // Instances sharing PostgreSQL serve one development CA, kept in the database (src/tls/shared-dev-certificates.ts).
+    const dev = config.storage.databaseUrl
+      ? await (await import('./tls/shared-dev-certificates.ts')).ensureSharedDevCertificates(await (await import('./store/tls-records.ts')).openSharedDevCertificates(db), hosts)
+      : await ensureDevCertificates(join(config.dataDir, 'certs'), hosts)
     https = { cert: dev.certPem, key: dev.keyPem, minVersion: 'TLSv1.2' }
     devCaDer = dev.caCertDer
   } else if (config.tls.mode === 'acme') {
     // Loaded only in --domain mode: acme-client and its HTTP stack cost ~20 MiB of idle RSS.
     const { prepareAcme } = await import('./tls/acme-manager.ts')
-    acme = await prepareAcme({ ...config.tls, certsDir: join(config.dataDir, 'certs'), httpChallenges: config.httpPort !== null })
+    // Instances sharing PostgreSQL keep account, certificate and challenges there; one orders at a time (src/store/tls-records.ts).
+    const shared = config.storage.databaseUrl ? { shared: await (await import('./store/tls-records.ts')).openSharedAcmeState(db, config.tls.directoryUrl), pollIntervalMs: options.tlsPollIntervalMs } : {}
+    acme = await prepareAcme({ ...config.tls, certsDir: join(config.dataDir, 'certs'), httpChallenges: config.httpPort !== null, ...shared })
     https = acme.tls.serverOptions
   }
 
@@ -154,7 +164,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   notifyDeviceEnrollments(devices, notifications)
   await recoverAtStartup({ db, meta, blobs, dataDir: config.dataDir, storage: config.storage, now, log: server.log.child({ component: 'recovery' }), announce: (app, build) => notifications.buildCreated(app, build) })
   const { startRetention, ...channelServices } = createChannelServices({ db, meta, blobs, notifications, signer, urls, config, now, log: server.log.child({ component: 'channels' }) })
-  const services: Services = { config, meta, blobs, signer, urls, now, devCaDer, ops, devices, notifications, ipaUrl: createIpaUrlResolver(config, blobs), accounts: createAccountService({ store: createSqlAccountStore(db, { now }), now }), ...channelServices }
+  const services: Services = { config, meta, blobs, signer, urls, now, devCaDer, ops, devices, notifications, ipaUrl: createIpaUrlResolver(config, blobs), accounts: createAccountService({ store: createSqlAccountStore(db, { now }), now }), uploadKeys: createSqlUploadIdempotencyStore(db, { now }), ...channelServices }
   registerSecurityHeaders(server, { hsts: config.tls.mode === 'files' || config.tls.mode === 'acme' })
   registerRequestMetrics(server, ops.metrics)
   registerHttpsLifecycle(server, config, acme)

@@ -32,7 +32,13 @@ export const ERROR_CODES = {
   'app-not-found': 'no such app',
   'not-found': 'not found',
   'bad-request': 'the request is malformed',
+  'release-notes-too-long': 'the release notes are longer than this server accepts (20000 characters)',
+  'invalid-release-notes': 'the release notes contain characters that are not text (NUL or other control characters, or broken Unicode)',
   'unsupported-media-type': 'send the .ipa as multipart/form-data (field "file") or application/octet-stream',
+  // Idempotency-Key on uploads (src/server/upload-idempotency.ts)
+  'idempotency-key-invalid': 'the Idempotency-Key header must be 1 to 255 printable ASCII characters',
+  'idempotency-key-reused': 'this Idempotency-Key was already used for an upload of a different file; use a new key for a new upload',
+  'idempotency-key-in-progress': 'an upload with this Idempotency-Key is still in progress; retry in a moment',
   // Signed URLs (manifest, .ipa, icons, enrolment)
   'token-invalid': 'the link is invalid',
   'token-expired': 'the link has expired; open the install page again for a fresh one',

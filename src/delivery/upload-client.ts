@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
@@ -5,9 +6,12 @@ import { request as httpsRequest } from 'node:https'
 import { basename } from 'node:path'
 import { getCACertificates } from 'node:tls'
 import { AirstripError } from '../errors.ts'
-import { describeNetworkError, errorCode, interpretResponse, retryAfterToMs, type RawResponse, type UploadResult } from './upload-answers.ts'
+import { describeNetworkError, errorCode, interpretResponse, retryAfterToMs, type RawResponse, type UploadResult as ServerAnswer } from './upload-answers.ts'
 
-export type { UploadResult } from './upload-answers.ts'
+/** The server's 201 answer; `replayed` when it repeats the answer to an earlier attempt of this upload (`Idempotent-Replayed`). */
+export interface UploadResult extends ServerAnswer {
+  replayed: boolean
+}
 
 /** Where an upload goes and how it authenticates. */
 export interface UploadTarget {
@@ -23,6 +27,8 @@ export interface UploadInput {
   notes: string | null
   /** Ask the server to notify the app's testers (`notify=true`). */
   notify: boolean
+  /** Sent as `Idempotency-Key` on every attempt; default: a fresh random UUID per call. */
+  idempotencyKey?: string | undefined
 }
 
 export interface RetryPolicy {
@@ -32,9 +38,14 @@ export interface RetryPolicy {
   maxDelayMs: number
   /** A connection that moves no byte for this long is dropped (and retried). */
   idleTimeoutMs: number
+  /**
+   * Waits, with the same backoff, while the server answers 409 `idempotency-key-in-progress` (an
+   * earlier attempt of this upload is still being stored there); counted apart from `retries`.
+   */
+  inProgressWaits?: number | undefined
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 4, initialDelayMs: 1000, maxDelayMs: 30_000, idleTimeoutMs: 300_000 }
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 4, initialDelayMs: 1000, maxDelayMs: 30_000, idleTimeoutMs: 300_000, inProgressWaits: 10 }
 
 /** What the client reports while it works; the CLI turns it into a progress bar or log lines. */
 export interface UploadListener {
@@ -84,9 +95,13 @@ export function uploadUrl(serverUrl: string, input: Pick<UploadInput, 'file' | '
 /**
  * Streams an .ipa to the server as a raw `application/octet-stream` body: the file is read in
  * 64 KiB pieces with backpressure, so memory stays flat whatever its size. Transient failures
- * (connection reset or refused, timeouts, 502/503/504) are retried with exponential backoff and
- * jitter, re-streaming the file from its start (a raw body cannot resume). Anything else fails at
- * once: a 4xx as `upload-refused` carrying the server's `{ error, message }`, the rest as
+ * (connection reset or refused, timeouts, 502/503/504, an answer cut short) are retried with
+ * exponential backoff and jitter, re-streaming the file from its start (a raw body cannot resume).
+ * Every attempt carries the same `Idempotency-Key`, so a retry of an upload the server had in fact
+ * stored (its answer lost to a gateway timeout or a dropped connection) gets that build back
+ * (`replayed`) instead of making a second one; while the server is still storing an earlier
+ * attempt (409 `idempotency-key-in-progress`) the client waits and asks again. Anything else fails
+ * at once: a 4xx as `upload-refused` carrying the server's `{ error, message }`, the rest as
  * `upload-failed`.
  */
 export async function uploadBuild(
@@ -98,48 +113,89 @@ export async function uploadBuild(
   const url = uploadUrl(target.serverUrl, input)
   const common = { tls: target.caPem ? { ca: [...getCACertificates('default'), target.caPem] } : {}, idleTimeoutMs: policy.idleTimeoutMs }
   const auth = { authorization: `Bearer ${target.token}`, accept: 'application/json', 'user-agent': 'airstrip-upload' }
+  const idempotencyKey = input.idempotencyKey ?? randomUUID()
   const size = (await stat(input.file)).size
   // A server that refuses a request before reading its body closes the connection, and the
   // client's next write can wipe the answer before it is read (RFC 9112 §9.6): check the token and
   // the URL with a bodiless request first, so a 401 or 404 is never lost behind gigabytes.
   const check = await withRetries(policy, listener, url, () => exchange(new URL('?limit=1', url), { ...common, method: 'GET', headers: auth, body: null }))
-  if (check.response.status !== 200) return interpretResponse(check.response, check.attempts, 'GET')
+  if (check.response.status !== 200) return { ...interpretResponse(check.response, check.attempts, 'GET'), replayed: false }
   const upload = await withRetries(policy, listener, url, async (attempt) => {
     if ((await stat(input.file)).size !== size) throw new AirstripError('upload-failed', `${input.file} changed size during the upload`)
-    const headers = { ...auth, 'content-type': 'application/octet-stream', 'content-length': size }
+    const headers = { ...auth, 'content-type': 'application/octet-stream', 'content-length': size, 'idempotency-key': idempotencyKey }
     return exchange(url, { ...common, method: 'POST', headers, body: bodyOf(input.file, size, attempt, listener) })
   })
-  return interpretResponse(upload.response, upload.attempts, 'POST')
+  if (isInProgress(upload.response)) {
+    throw new AirstripError('upload-failed', `the server was still storing an earlier attempt of this upload after ${upload.attempts} attempts; look for the build before uploading again`)
+  }
+  return { ...interpretResponse(upload.response, upload.attempts, 'POST'), replayed: upload.response.replayed }
+}
+
+/** One answer as the client reads it: also whether it repeats an earlier attempt's, and whether it arrived whole. */
+interface ClientResponse extends RawResponse {
+  /** `Idempotent-Replayed: true`: the server had stored this upload already. */
+  replayed: boolean
+  /** The connection ended before the body did (e.g. a proxy dropped it right after the headers). */
+  cutShort: boolean
+}
+
+/** 409 `idempotency-key-in-progress`: an earlier attempt with this key is still running on the server. */
+function isInProgress(response: ClientResponse): boolean {
+  if (response.status !== 409) return false
+  try {
+    const body: unknown = JSON.parse(response.body)
+    return typeof body === 'object' && body !== null && 'error' in body && body.error === 'idempotency-key-in-progress'
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Why an answer calls for another attempt, or null. A success cut short is retried too: the
+ * upload's Idempotency-Key makes the retry return the stored build rather than store it twice.
+ */
+function retryReason(response: ClientResponse): { reason: string; inProgress: boolean } | null {
+  if (TRANSIENT_STATUSES.has(response.status)) return { reason: `${response.status} ${response.statusText}`, inProgress: false }
+  if (isInProgress(response)) return { reason: `${response.status} the server is still storing an earlier attempt`, inProgress: true }
+  if (response.cutShort && response.status >= 200 && response.status < 300) return { reason: `the connection closed in the middle of the ${response.status} answer`, inProgress: false }
+  return null
 }
 
 /**
  * Sends until an answer is not transient, waiting with exponential backoff and jitter (or
  * Retry-After) after each transient failure. Returns the last answer (a transient status once
  * retries are exhausted); throws `upload-failed` for a network error that is not transient or
- * comes once retries are exhausted.
+ * comes once retries are exhausted. Waits for an in-progress earlier attempt are counted apart.
  */
 async function withRetries(
   policy: RetryPolicy,
   listener: UploadListener,
   url: URL,
-  send: (attempt: number) => Promise<RawResponse>,
-): Promise<{ response: RawResponse; attempts: number }> {
+  send: (attempt: number) => Promise<ClientResponse>,
+): Promise<{ response: ClientResponse; attempts: number }> {
+  let failures = 0
+  let waits = 0
   for (let attempt = 1; ; attempt++) {
     let reason: string
     let retryAfterMs = 0
+    let step: number
     try {
       const response = await send(attempt)
-      if (!TRANSIENT_STATUSES.has(response.status) || attempt > policy.retries) return { response, attempts: attempt }
-      reason = `${response.status} ${response.statusText}`
+      const retry = retryReason(response)
+      if (!retry) return { response, attempts: attempt }
+      step = retry.inProgress ? ++waits : ++failures
+      if (step > (retry.inProgress ? (policy.inProgressWaits ?? 0) : policy.retries)) return { response, attempts: attempt }
+      reason = retry.reason
       retryAfterMs = retryAfterToMs(response.retryAfter)
     } catch (error) {
       if (error instanceof AirstripError) throw error
-      if (!TRANSIENT_ERRORS.has(errorCode(error)) || attempt > policy.retries) {
+      step = ++failures
+      if (!TRANSIENT_ERRORS.has(errorCode(error)) || step > policy.retries) {
         throw new AirstripError('upload-failed', describeNetworkError(error, url, attempt), { cause: error })
       }
       reason = describeNetworkError(error, url, attempt)
     }
-    const backoff = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1))
+    const backoff = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (step - 1))
     const delayMs = Math.min(policy.maxDelayMs, Math.max(retryAfterMs, Math.round(backoff * (0.5 + Math.random() * 0.5))))
     listener.retrying?.({ attempt, delayMs, reason })
     await new Promise((resolve) => setTimeout(resolve, delayMs))
@@ -170,7 +226,7 @@ interface ExchangeOptions {
  * One request and its answer. A server may answer before reading the whole body (413): the answer
  * wins, sending stops, and the socket error that usually follows is ignored.
  */
-function exchange(url: URL, options: ExchangeOptions): Promise<RawResponse> {
+function exchange(url: URL, options: ExchangeOptions): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const request = send(url, { method: options.method, headers: options.headers, agent: false, ...options.tls })
@@ -194,10 +250,17 @@ function exchange(url: URL, options: ExchangeOptions): Promise<RawResponse> {
       source?.unpipe(request)
       source?.destroy()
       // The status is what counts: a body cut short by the connection closing is used as it is.
-      void readCapped(response).then((body) => {
+      void readCapped(response).then(({ body, cutShort }) => {
         settled = true
         request.destroy()
-        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', retryAfter: headerText(response.headers['retry-after']), body })
+        resolve({
+          status: response.statusCode ?? 0,
+          statusText: response.statusMessage ?? '',
+          retryAfter: headerText(response.headers['retry-after']),
+          body,
+          replayed: headerText(response.headers['idempotent-replayed'])?.trim().toLowerCase() === 'true',
+          cutShort,
+        })
       })
     })
     if (!source || !options.body) {
@@ -216,16 +279,23 @@ function exchange(url: URL, options: ExchangeOptions): Promise<RawResponse> {
   })
 }
 
-/** The answer's body as text, at most MAX_RESPONSE_BYTES; whatever arrived if the connection drops. */
-function readCapped(response: IncomingMessage): Promise<string> {
+/**
+ * The answer's body as text, at most MAX_RESPONSE_BYTES; whatever arrived if the connection drops
+ * (then `cutShort`: the body ended before its Content-Length or chunked end).
+ */
+function readCapped(response: IncomingMessage): Promise<{ body: string; cutShort: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let length = 0
-    const done = (): void => resolve(Buffer.concat(chunks).toString('utf8'))
+    let oversized = false
+    const done = (): void => resolve({ body: Buffer.concat(chunks).toString('utf8'), cutShort: !response.complete && !oversized })
     response.on('data', (chunk: Buffer) => {
       length += chunk.length
       if (length <= MAX_RESPONSE_BYTES) chunks.push(chunk)
-      else response.destroy()
+      else {
+        oversized = true
+        response.destroy()
+      }
     })
     response.on('error', done)
     response.on('close', done)

@@ -1,5 +1,6 @@
 import { toBuffer } from 'qrcode'
 import { buildTitle, cleanLine, cleanNotes, type BuildCreatedData } from './event-payloads.ts'
+import { renderReleaseNotes } from '../web/release-notes.ts'
 
 /** A mail as the SMTP sender takes it (nodemailer's message shape, the parts we use). */
 export interface EmailMessage {
@@ -29,7 +30,8 @@ export async function qrCodePng(text: string): Promise<Buffer> {
 /**
  * "A new build is ready" mail: a plain-text part and an HTML part with the app icon, name,
  * version (build), release notes and the install page link, and the link's QR code for readers on
- * a computer. Everything from the upload (name, notes) is untrusted: escaped in HTML, stripped of
+ * a computer. Everything from the upload (name, notes) is untrusted: escaped in HTML (the notes'
+ * markdown through the pages' one renderer, src/web/release-notes.ts), stripped of
  * control characters everywhere. The plain text carries only the https install page, never the raw
  * itms-services link (mail clients do not open it, and it leaks a signed manifest URL).
  */
@@ -67,7 +69,7 @@ export function buildReleaseEmail(
 </tr></table>
 <p style="margin:24px 0"><a href="${escapeHtml(link)}" style="background:#0071e3;color:#fff;text-decoration:none;padding:12px 20px;border-radius:8px;display:inline-block">Install</a></p>
 <p style="margin:0 0 16px;font-size:13px;color:#6e6e73">Open this mail on your iPhone or iPad, or go to <a href="${escapeHtml(link)}">${escapeHtml(link)}</a> in Safari.</p>
-${notes ? `<h2 style="font-size:15px;margin:16px 0 4px">Release notes</h2>\n<div style="white-space:pre-wrap;font-size:14px">${escapeHtml(notes)}</div>` : ''}
+${notes ? `<h2 style="font-size:15px;margin:16px 0 4px">Release notes</h2>\n<div style="font-size:14px">${renderReleaseNotes(notes)}</div>` : ''}
 <p style="margin:24px 0 4px;font-size:13px;color:#6e6e73">On a computer? Scan with your iPhone's camera:</p>
 <img src="cid:${QR_CID}" width="180" height="180" alt="QR code of ${escapeHtml(link)}" style="display:block">
 </td></tr></table>

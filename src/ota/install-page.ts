@@ -49,7 +49,7 @@ export interface InstallPageModel {
   versionLabel: string
   size: { bytes: number; label: string }
   uploaded: { iso: string; label: string; relative: string }
-  /** Raw text from the uploader: the template must escape it. */
+  /** Raw markdown from the uploader: pages render it with src/web/release-notes.ts (never as-is). */
   releaseNotes: string | null
   minimumOsVersion: string | null
   /** The visitor's iOS version is known and below the app's MinimumOSVersion. */

@@ -46,7 +46,7 @@ import { apiChannelsRoutes } from './routes/api-channels.ts'
  *   POST /i/:buildId, /apps/:appId        password form of a protected build or app   access-forms
  *   GET  /api/v1/apps/:id/channels[/:channel], PATCH|DELETE …/:channel, PUT /api/v1/apps/:id/access (token)   api-channels
  *   GET|POST /api/v1/apps/:id/invites, DELETE /api/v1/invites/:id, DELETE …/apps/:id/testers/:tester/invites   api-channels
- *   PATCH /api/v1/builds/:id (keep, channel), GET /api/v1/builds/:id/analytics, /api/v1/apps/:id/analytics, POST /api/v1/retention/run   api-channels
+ *   PATCH /api/v1/builds/:id (keep, channel, releaseNotes), GET /api/v1/builds/:id/analytics, /api/v1/apps/:id/analytics, POST /api/v1/retention/run   api-channels
  *   GET|POST /admin/…                     admin web UI (session cookie + CSRF): login, setup, apps, builds, upload, tokens, testers, devices, webhooks, settings   admin*
  */
 export async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {

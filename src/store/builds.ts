@@ -92,6 +92,15 @@ export async function getBuild(db: Kysely<Database>, id: string): Promise<BuildR
   return row ? toBuildRecord(row) : null
 }
 
+/**
+ * Replaces a build's release notes (null: none) and returns the build as it now is, or null when
+ * there is no such build. The caller validates the text (src/builds/release-notes-edit.ts).
+ */
+export async function updateReleaseNotes(db: Kysely<Database>, id: string, notes: string | null): Promise<BuildRecord | null> {
+  const row = await db.updateTable('builds').set({ notes }).where('id', '=', id).returningAll().executeTakeFirst()
+  return row ? toBuildRecord(row) : null
+}
+
 /** The app's newest build, or null when it has none. */
 export async function latestBuild(db: Kysely<Database>, appId: string): Promise<BuildRecord | null> {
   const row = await db.selectFrom('builds').selectAll().where('app_id', '=', appId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst()

@@ -12,6 +12,10 @@ import { accounts } from './migrations/2026-11-26-0005-accounts.ts'
 import type { AccountTables } from './account-tables.ts'
 import { channelsAccess } from './migrations/2026-11-26-0006-channels-access.ts'
 import type { AccessTables } from './access-tables.ts'
+import { tlsState } from './migrations/2026-11-26-0007-tls-state.ts'
+import type { TlsTables } from './tls-tables.ts'
+import { uploadIdempotency } from './migrations/2026-11-26-0008-upload-idempotency.ts'
+import type { UploadIdempotencyTables } from './upload-idempotency.ts'
 import { markPostgres } from './blob-references-lock.ts'
 import { isPostgresUrl } from './database-url.ts'
 import type { SharedSecretTables } from './shared-secrets.ts'
@@ -69,7 +73,7 @@ export interface ApiTokensTable {
 }
 
 /** The whole schema as Kysely sees it, after the latest migration. */
-export interface Database extends NotificationTables, DeviceTables, SharedSecretTables, AccessTables, AccountTables {
+export interface Database extends NotificationTables, DeviceTables, SharedSecretTables, AccessTables, AccountTables, TlsTables, UploadIdempotencyTables {
   apps: AppsTable
   builds: BuildsTable
   api_tokens: ApiTokensTable
@@ -86,6 +90,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-26-0004-shared-secrets': sharedSecrets,
   '2026-11-26-0005-accounts': accounts,
   '2026-11-26-0006-channels-access': channelsAccess,
+  '2026-11-26-0007-tls-state': tlsState,
+  '2026-11-26-0008-upload-idempotency': uploadIdempotency,
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { createApiToken, listApiTokens, revokeApiToken, verifyApiToken } from './api-tokens.ts'
 import { withBlobReferencesLock } from './blob-references-lock.ts'
 import { getApp, getAppByBundleId, listApps } from './apps.ts'
-import { countBuildsWithIconSha256, countBuildsWithSha256, deleteBuild, getBuild, insertBuild, latestBuild, listBuilds } from './builds.ts'
+import { countBuildsWithIconSha256, countBuildsWithSha256, deleteBuild, getBuild, insertBuild, latestBuild, listBuilds, updateReleaseNotes } from './builds.ts'
 import type { StoreContext } from './builds.ts'
 import type { Database } from './database.ts'
 import { newId } from './new-id.ts'
@@ -19,6 +19,8 @@ export interface MetaStore {
   getBuild(id: string): Promise<BuildRecord | null>
   /** Newest first; `limit` is clamped to 1…500; a foreign `cursor` throws `bad-request`. */
   listBuilds(query: { appId?: string | undefined; limit: number; cursor?: string | undefined }): Promise<BuildPage>
+  /** Replaces the build's release notes (null: none); returns the build, or null when there is none. */
+  updateReleaseNotes(id: string, notes: string | null): Promise<BuildRecord | null>
   /** Deletes the build (and its app with its last build); returns it, or null. Blobs stay: check the counts. */
   deleteBuild(id: string): Promise<BuildRecord | null>
   /** How many builds reference this .ipa blob (0: it may be deleted). */
@@ -61,6 +63,7 @@ export function createSqliteMetaStore(db: Kysely<Database>, options: MetaStoreOp
     insertBuild: (input) => insertBuild(db, ctx, input),
     getBuild: (id) => getBuild(db, id),
     listBuilds: (query) => listBuilds(db, query),
+    updateReleaseNotes: (id, notes) => updateReleaseNotes(db, id, notes),
     deleteBuild: (id) => deleteBuild(db, id),
     countBuildsWithSha256: (sha256) => countBuildsWithSha256(db, sha256),
     countBuildsWithIconSha256: (sha256) => countBuildsWithIconSha256(db, sha256),

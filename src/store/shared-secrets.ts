@@ -8,7 +8,7 @@ export interface SharedSecretTables {
 }
 
 /** The names in use: a key for one purpose is never reused for another. */
-export type SharedSecretName = 'url-signing' | 'notify-secret-box'
+export type SharedSecretName = 'url-signing' | 'notify-secret-box' | 'tls-key-box'
 
 /**
  * The 32-byte key named `name`, generated on first use. Instances that start together race on

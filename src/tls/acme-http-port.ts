@@ -20,8 +20,7 @@ export function answerHttpPortRequest(method: string, target: string, publicUrl:
   const pathname = path.split('?')[0] ?? '/'
   if (pathname.startsWith(HTTP_CHALLENGE_PREFIX)) {
     const answer = method === 'GET' || method === 'HEAD' ? (challenges?.httpAnswer(pathname) ?? null) : null
-    if (answer === null) return plain(404, 'no such challenge\n')
-    return { status: 200, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: answer }
+    return answer === null ? plain(404, 'no such challenge\n') : challengeAnswer(answer)
   }
   const location = `${new URL(publicUrl).origin}${path}`
   // 301 for GET/HEAD (understood by every client); 308 keeps the method and body for the rest.
@@ -34,8 +33,10 @@ export function answerHttpPortRequest(method: string, target: string, publicUrl:
  * requests, so a client that dawdles is not one we need to wait for.
  */
 export function createHttpPortServer(publicUrl: string, challenges: ChallengeResponder | null): Server {
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const answer = answerHttpPortRequest(request.method ?? 'GET', request.url ?? '/', publicUrl, challenges)
+  const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+    const method = request.method ?? 'GET'
+    let answer = answerHttpPortRequest(method, request.url ?? '/', publicUrl, challenges)
+    if (answer.status === 404 && challenges && (method === 'GET' || method === 'HEAD')) answer = await sharedChallengeAnswer(request.url ?? '/', challenges, answer)
     response.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body), 'x-content-type-options': 'nosniff' })
     response.end(request.method === 'HEAD' ? undefined : answer.body)
     // Whatever body the client sent is not read: drop it rather than buffer it.
@@ -45,6 +46,24 @@ export function createHttpPortServer(publicUrl: string, challenges: ChallengeRes
   server.requestTimeout = 15_000
   server.keepAliveTimeout = 5_000
   return server
+}
+
+/**
+ * A challenge this instance did not order may have been ordered by another sharing the database
+ * (the load balancer sends the CA's request to any instance): ask the shared store. A failed
+ * lookup is a 503, so it is not mistaken for "no such challenge".
+ */
+async function sharedChallengeAnswer(target: string, challenges: ChallengeResponder, local: HttpPortAnswer): Promise<HttpPortAnswer> {
+  try {
+    const answer = await challenges.httpAnswerAnywhere(target.split('?')[0] ?? '/')
+    return answer === null ? local : challengeAnswer(answer)
+  } catch {
+    return plain(503, 'challenge lookup failed\n')
+  }
+}
+
+function challengeAnswer(keyAuthorization: string): HttpPortAnswer {
+  return { status: 200, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: keyAuthorization }
 }
 
 function plain(status: number, body: string): HttpPortAnswer {

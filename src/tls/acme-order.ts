@@ -58,7 +58,7 @@ export async function orderCertificate(options: OrderOptions): Promise<OrderResu
         challengeCreateFn: async (authz, challenge, keyAuthorization) => {
           // acme-client's types know only http-01 and dns-01.
           const kind: string = challenge.type
-          if (kind === 'http-01') options.challenges.setHttp(challenge.token, keyAuthorization)
+          if (kind === 'http-01') await options.challenges.setHttp(challenge.token, keyAuthorization)
           else if (kind === 'tls-alpn-01') {
             const [alpnKey, alpnCert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization)
             options.challenges.setTlsAlpn(authz.identifier.value, alpnCert.toString(), alpnKey.toString())
@@ -66,7 +66,7 @@ export async function orderCertificate(options: OrderOptions): Promise<OrderResu
         },
         challengeRemoveFn: async (authz, challenge) => {
           const kind: string = challenge.type
-          if (kind === 'http-01') options.challenges.deleteHttp(challenge.token)
+          if (kind === 'http-01') await options.challenges.deleteHttp(challenge.token)
           else if (kind === 'tls-alpn-01') options.challenges.deleteTlsAlpn(authz.identifier.value)
         },
       })

@@ -2,7 +2,43 @@ import { X509Certificate, createHash, createPrivateKey } from 'node:crypto'
 import { chmod, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from './atomic-file.ts'
+import type { SharedHttpChallenges } from './acme-challenges.ts'
 import type { CertificatePair } from './swappable-tls.ts'
+
+/**
+ * Where automatic HTTPS keeps its account and certificate: the data directory here (one instance),
+ * the shared database when instances share PostgreSQL (src/store/tls-records.ts).
+ */
+export interface AcmeStore {
+  /** Where the state is kept, for messages. */
+  location: string
+  readAccount(): Promise<{ keyPem: string; url: string | null } | null>
+  writeAccountKey(keyPem: string): Promise<void>
+  writeAccountUrl(url: string): Promise<void>
+  /** The stored certificate and key, or null when missing, unreadable or not a matching pair. */
+  readCertificate(domain: string): Promise<StoredCertificate | null>
+  writeCertificate(domain: string, pair: CertificatePair): Promise<void>
+}
+
+/**
+ * What instances sharing one database share for automatic HTTPS: the store, the HTTP-01 answers
+ * of an open order, and a cluster-wide lock so only one instance orders at a time.
+ */
+export interface SharedAcmeState {
+  store: AcmeStore
+  httpChallenges: SharedHttpChallenges
+  /**
+   * Runs `work` while holding the lock for ordering certificates. With `wait` false, returns null
+   * at once (without running `work`) when another instance holds it.
+   */
+  exclusive<T>(wait: boolean, work: () => Promise<T>): Promise<{ value: T } | null>
+}
+
+export interface StoredCertificate extends CertificatePair {
+  leaf: X509Certificate
+}
+
+const PRIVATE = 0o600
 
 /**
  * What automatic HTTPS keeps in the data directory, every file mode 0600 and written atomically:
@@ -14,22 +50,6 @@ import type { CertificatePair } from './swappable-tls.ts'
  * One folder per directory URL, so switching from staging to production never mixes accounts or
  * serves a staging certificate.
  */
-export interface AcmeStore {
-  folder: string
-  readAccount(): Promise<{ keyPem: string; url: string | null } | null>
-  writeAccountKey(keyPem: string): Promise<void>
-  writeAccountUrl(url: string): Promise<void>
-  /** The stored certificate and key, or null when missing, unreadable or not a matching pair. */
-  readCertificate(domain: string): Promise<StoredCertificate | null>
-  writeCertificate(domain: string, pair: CertificatePair): Promise<void>
-}
-
-export interface StoredCertificate extends CertificatePair {
-  leaf: X509Certificate
-}
-
-const PRIVATE = 0o600
-
 export function createAcmeStore(certsDir: string, directoryUrl: string): AcmeStore {
   const url = new URL(directoryUrl)
   const folder = join(certsDir, 'acme', `${url.host.replace(/[^A-Za-z0-9.-]/g, '_')}-${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 12)}`)
@@ -41,7 +61,7 @@ export function createAcmeStore(certsDir: string, directoryUrl: string): AcmeSto
   }
 
   return {
-    folder,
+    location: folder,
     async readAccount() {
       const keyPem = await readOrNull(join(folder, 'account.key'))
       if (keyPem === null) return null
@@ -68,14 +88,8 @@ export function createAcmeStore(certsDir: string, directoryUrl: string): AcmeSto
       const dir = domainFolder(domain)
       const [certPem, keyPem] = await Promise.all([readOrNull(join(dir, 'cert.pem')), readOrNull(join(dir, 'key.pem'))])
       if (certPem === null || keyPem === null) return null
-      try {
-        const leaf = new X509Certificate(certPem)
-        // A crash between the two writes of a renewal leaves a new key beside the old chain: start over.
-        if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) return null
-        return { certPem, keyPem, leaf }
-      } catch {
-        return null
-      }
+      // A crash between the two writes of a renewal leaves a new key beside the old chain: start over.
+      return matchingPair(certPem, keyPem)
     },
     async writeCertificate(domain, pair) {
       const dir = domainFolder(domain)
@@ -83,6 +97,17 @@ export function createAcmeStore(certsDir: string, directoryUrl: string): AcmeSto
       await writeFileAtomic(join(dir, 'key.pem'), pair.keyPem, PRIVATE)
       await writeFileAtomic(join(dir, 'cert.pem'), pair.certPem, PRIVATE)
     },
+  }
+}
+
+/** The chain and key as a StoredCertificate when they parse and belong together, else null. */
+export function matchingPair(certPem: string, keyPem: string): StoredCertificate | null {
+  try {
+    const leaf = new X509Certificate(certPem)
+    if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) return null
+    return { certPem, keyPem, leaf }
+  } catch {
+    return null
   }
 }
 

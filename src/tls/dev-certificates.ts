@@ -105,9 +105,12 @@ async function ensure(dir: string, wanted: TlsHost[], now: Date): Promise<DevCer
 async function loadCa(certPath: string, keyPath: string, now: Date): Promise<KeyPair | null> {
   const pair = await readPair(certPath, keyPath)
   if (!pair) return null
-  const { cert } = pair
-  const selfSigned = cert.checkIssued(cert) && cert.verify(cert.publicKey)
-  return cert.ca && selfSigned && isCurrent(cert, now) ? pair : null
+  return isUsableCa(pair.cert, now) ? pair : null
+}
+
+/** A self-signed CA, current and not expiring within the renewal window. Shared with the database-kept CA. */
+export function isUsableCa(cert: X509Certificate, now: Date): boolean {
+  return cert.ca && cert.checkIssued(cert) && cert.verify(cert.publicKey) && isCurrent(cert, now)
 }
 
 /** The stored server certificate, or null when it must be reissued. */
@@ -120,11 +123,18 @@ async function loadServer(
 ): Promise<KeyPair | null> {
   const pair = await readPair(certPath, keyPath)
   if (!pair) return null
-  const { cert } = pair
-  if (cert.ca || !cert.checkIssued(ca.cert) || !cert.verify(ca.cert.publicKey)) return null
-  if (!isCurrent(cert, now)) return null
-  if (cert.validToDate.getTime() - cert.validFromDate.getTime() > MAX_SERVER_VALIDITY_MS) return null
-  return sameHosts(pair.certPem, wanted) ? pair : null
+  return isUsableServer(pair.cert, ca.cert, wanted, now) ? pair : null
+}
+
+/**
+ * A leaf issued by `caCert` for exactly `wanted`, current, within Apple's validity limit. Shared
+ * with the database-kept certificates (shared-dev-certificates.ts).
+ */
+export function isUsableServer(cert: X509Certificate, caCert: X509Certificate, wanted: readonly TlsHost[], now: Date): boolean {
+  if (cert.ca || !cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return false
+  if (!isCurrent(cert, now)) return false
+  if (cert.validToDate.getTime() - cert.validFromDate.getTime() > MAX_SERVER_VALIDITY_MS) return false
+  return sameHosts(cert, wanted)
 }
 
 /** Reads and parses a certificate and its private key; null for anything unreadable or mismatched. */
@@ -147,9 +157,9 @@ function isCurrent(cert: X509Certificate, now: Date): boolean {
   return cert.validFromDate.getTime() <= t && cert.validToDate.getTime() - t > RENEW_WITHIN_DAYS * DAY_MS
 }
 
-function sameHosts(certPem: string, wanted: readonly TlsHost[]): boolean {
+function sameHosts(cert: X509Certificate, wanted: readonly TlsHost[]): boolean {
   try {
-    const have = new Set(subjectAltNames(certPem).map((value) => hostKey(normalizeHost(value))))
+    const have = new Set(subjectAltNames(cert).map((value) => hostKey(normalizeHost(value))))
     return have.size === wanted.length && wanted.every((host) => have.has(hostKey(host)))
   } catch {
     return false
@@ -161,8 +171,8 @@ function sameHosts(certPem: string, wanted: readonly TlsHost[]): boolean {
  * An entry Node has to quote (a comma or quote inside) is never one of ours: it simply makes the
  * lists differ and the certificate is reissued.
  */
-function subjectAltNames(certPem: string): string[] {
-  const san = new X509Certificate(certPem).subjectAltName
+function subjectAltNames(cert: X509Certificate): string[] {
+  const san = cert.subjectAltName
   if (!san) return []
   return san.split(', ').flatMap((entry) =>
     entry.startsWith('DNS:') ? [entry.slice(4)] : entry.startsWith('IP Address:') ? [entry.slice(11)] : [],

@@ -51,6 +51,9 @@ export interface AdminBuildDetail extends AdminBuildRow {
   fileName: string | null
   sha256: string
   notesHtml: string | null
+  /** The notes as stored (markdown), for the edit form. */
+  notes: string
+  notesUrl: string
   facts: Array<{ label: string; value: string; bad?: boolean }>
   problems: Problem[]
   extensions: Array<{ path: string; bundleId: string; kind: string }>
@@ -90,6 +93,8 @@ export function adminBuildDetail(services: Services, build: BuildRecord): AdminB
     fileName: build.fileName,
     sha256: build.sha256,
     notesHtml: build.notes ? renderReleaseNotes(build.notes) : null,
+    notes: build.notes ?? '',
+    notesUrl: `${adminBase(services)}/builds/${build.id}/notes`,
     facts,
     problems: info.problems,
     extensions: info.extensions.map((e) => ({ path: e.path, bundleId: e.bundleId ?? 'unknown', kind: e.profile ? signingLabel(e.profile.kind) : 'no profile' })),

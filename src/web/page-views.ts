@@ -4,6 +4,7 @@ import { INSECURE_HTTP_BANNER, type InstallPageModel } from '../ota/install-page
 import type { PageProblem } from '../ota/page-problems.ts'
 import type { AppSummary } from '../store/records.ts'
 import { CA_TRUST_STEPS } from '../tls/ca-profile.ts'
+import { renderReleaseNotes } from './release-notes.ts'
 import { PAGE_CSS } from './render.ts'
 
 /**
@@ -45,6 +46,8 @@ export interface InstallView {
   /** 'app': the app page (latest build); 'build': one build's page. */
   kind: 'app' | 'build'
   m: InstallPageModel
+  /** The release notes' markdown as safe HTML (release-notes.ts), or null. */
+  notesHtml: string | null
   initial: string
   qrSvg: string | null
   errors: PageProblem[]
@@ -106,6 +109,7 @@ function composeInstallView(input: {
     layout: { ...input.layout, insecureBanner: m.insecureBanner },
     kind,
     m,
+    notesHtml: m.releaseNotes ? renderReleaseNotes(m.releaseNotes) : null,
     initial: initialOf(m.title),
     qrSvg: input.qrSvg,
     errors: m.problems.filter((p) => p.severity === 'error'),

@@ -8,9 +8,9 @@ export type PageName = 'install' | 'home' | 'not-found' | 'enroll' | 'enroll-res
 /**
  * The one Eta instance. autoEscape is on: `<%= %>` HTML-escapes exactly once (so a real `&` in a
  * link becomes `&amp;` in the attribute source and the browser decodes it back); `<%~ %>` is used
- * only for markup and code Airstrip itself produces (the page CSS, the QR SVG, the touch test).
- * rmWhitespace strips the templates' indentation (data is untouched: release notes keep their
- * line breaks), which keeps pages small.
+ * only for markup and code Airstrip itself produces (the page CSS, the QR SVG, the touch test, the
+ * release notes' HTML from release-notes.ts). rmWhitespace strips the templates' indentation (data
+ * is untouched), which keeps pages small.
  */
 const eta = new Eta({
   views: fileURLToPath(new URL('./templates/', import.meta.url)),

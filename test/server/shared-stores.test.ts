@@ -22,7 +22,8 @@ import type { TestServer } from '../support/server.ts'
 import { freeLoopbackPorts } from '../support/ports.ts'
 import { CHECK_IDS } from '../../src/doctor/checks/index.ts'
 import { inspectIpa } from '../../src/ipa/inspect.ts'
-import { DEV_CERT_FILES } from '../../src/tls/dev-certificates.ts'
+import { openDatabase } from '../../src/store/database.ts'
+import { openSharedDevCertificates } from '../../src/store/tls-records.ts'
 import { doctor, pemFile, type DoctorRun } from '../doctor/support/deployment.ts'
 import { main } from '../../src/cli/main.ts'
 
@@ -183,9 +184,12 @@ describe('instances sharing PostgreSQL and S3', { skip }, () => {
     // header passed through (it is part of what the presigned URL signs).
     const [cdnPort] = await freeLoopbackPorts(1)
     const presigned = await startServer(t, { ...settings, downloads: 'presigned', s3PublicEndpoint: `https://localhost:${cdnPort}` })
-    const certs = join(presigned.dataDir, 'certs')
+    // The dev certificate every instance serves is kept in the shared database, not the data dir.
+    const db = await openDatabase(String(settings.databaseUrl))
+    const served = (await (await openSharedDevCertificates(db)).read('server'))!
+    await db.destroy()
     let cdnRequests = 0
-    const cdn = createHttpsServer({ cert: readFileSync(join(certs, DEV_CERT_FILES.cert)), key: readFileSync(join(certs, DEV_CERT_FILES.key)) }, (req, res) => {
+    const cdn = createHttpsServer({ cert: served.certPem, key: served.keyPem }, (req, res) => {
       cdnRequests++
       const upstream = httpRequest(`${engine.endpoint}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers)

@@ -9,6 +9,7 @@ import { STATUS_BY_CODE } from '../error-handler.ts'
 import { knownSession, requireSession } from '../session-auth.ts'
 import { adminAppsRoutes } from './admin-apps.ts'
 import { adminAuthRoutes } from './admin-auth.ts'
+import { adminBuildNotesRoutes } from './admin-build-notes.ts'
 import { adminChannelsRoutes } from './admin-channels.ts'
 import { adminPeopleRoutes } from './admin-people.ts'
 import { adminSettingsRoutes } from './admin-settings.ts'
@@ -36,7 +37,7 @@ export async function adminRoutes(app: FastifyInstance, { services }: { services
     return payload
   })
   app.addHook('preHandler', requireSession(services))
-  for (const routes of [adminAuthRoutes, adminAppsRoutes, adminChannelsRoutes, adminUploadRoutes, adminTokensRoutes, adminPeopleRoutes, adminWebhooksRoutes, adminSettingsRoutes]) {
+  for (const routes of [adminAuthRoutes, adminAppsRoutes, adminBuildNotesRoutes, adminChannelsRoutes, adminUploadRoutes, adminTokensRoutes, adminPeopleRoutes, adminWebhooksRoutes, adminSettingsRoutes]) {
     await app.register(routes, { services })
   }
 }

@@ -13,6 +13,7 @@ import { ErrorBody, IdParams, ListQuery, UploadQuery } from '../schemas/builds.t
 import { ChannelledBuildList, ChannelledBuildSummary, ChannelQuery } from '../schemas/channels.ts'
 import { parseChannelName } from '../../access/channel-name.ts'
 import { NotifyQuery, parseNotifyField } from '../schemas/notifications.ts'
+import { apiTokenOwner, withUploadKey } from '../upload-idempotency.ts'
 
 const NOTES_MAX = 20_000
 
@@ -34,10 +35,11 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
         summary: 'Upload an .ipa (multipart field "file", optional "notes", "notify" and "channel"; or a raw application/octet-stream body with ?notes=&notify=&channel=)',
         consumes: ['multipart/form-data', 'application/octet-stream'],
         querystring: Type.Composite([UploadQuery, NotifyQuery, ChannelQuery]),
-        response: { 201: ChannelledBuildSummary, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
+        response: { 201: ChannelledBuildSummary, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
       },
     },
-    async (request, reply) => {
+    // An Idempotency-Key header makes a retried upload answer with its first build (src/server/upload-idempotency.ts).
+    async (request, reply) => withUploadKey(services.uploadKeys, apiTokenOwner, request, reply, async (uploadKey) => {
       const declared = Number(request.headers['content-length'])
       if (declared > services.config.maxUploadBytes + (request.isMultipart() ? 64 * 1024 : 0)) {
         // Refuse before reading: the client gets its 413 instead of a reset connection.
@@ -75,12 +77,13 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
         await staged?.discard()
         throw error
       }
+      if (await uploadKey.replayed(staged)) return reply
       const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes: notes?.trim() || null, accept: tokenAppCheck(request), channel })
       request.log.info({ build: build.id, bundleId: build.bundleId, size: build.size }, 'build uploaded')
       // Recorded in the outbox (never throws); sent in the background.
       await services.notifications.buildCreated(record, build, { notify })
-      return reply.code(201).send({ ...summarizeBuild(services, record, build), channel: build.channel, keep: build.keep })
-    },
+      return uploadKey.send(201, { ...summarizeBuild(services, record, build), channel: build.channel, keep: build.keep }, build)
+    }),
   )
 
   app.get('/api/v1/builds', { schema: { tags: ['builds'], querystring: ListQuery, response: { 200: ChannelledBuildList, ...errors } } }, async (request) => {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../../app.ts'
 import { AirstripError } from '../../errors.ts'
 import { resolveBundleId } from '../../notify/app-ref.ts'
+import { parseReleaseNotes } from '../../builds/release-notes-edit.ts'
 import type { GrantRecord } from '../../store/access.ts'
 import type { ChannelRecord } from '../../store/channels.ts'
 import { requireApiToken, tokenAppCheck } from '../api-auth.ts'
@@ -103,14 +104,17 @@ export async function apiChannelsRoutes(base: FastifyInstance, { services }: { s
     revoked: await access.revokeTester(await bundleOf(request, request.params.id), request.params.tester),
   }))
 
-  app.patch('/api/v1/builds/:id', { schema: { tags: ['builds'], summary: 'Mark a build "keep" (retention never deletes it) or move it to another channel', params: IdParams, body: BuildPatchBody, response: { 200: BuildChannel, ...errors } } }, async (request) => {
+  app.patch('/api/v1/builds/:id', { schema: { tags: ['builds'], summary: 'Mark a build "keep" (retention never deletes it), move it to another channel, or replace its release notes', params: IdParams, body: BuildPatchBody, response: { 200: BuildChannel, 413: ErrorBody, 422: ErrorBody, ...errors } } }, async (request) => {
     const found = await services.meta.getBuild(request.params.id)
     if (!found) throw new AirstripError('build-not-found')
     tokenAppCheck(request)(found.bundleId)
+    // Checked before any change: refused notes leave the build as it was.
+    const notes = request.body.releaseNotes === undefined ? undefined : parseReleaseNotes(request.body.releaseNotes)
     let build = found
     if (request.body.channel !== undefined) build = (await access.channels.moveBuild(build.id, request.body.channel)) ?? build
     if (request.body.keep !== undefined) build = (await access.channels.setBuildKeep(build.id, request.body.keep)) ?? build
-    return { id: build.id, channel: build.channel, keep: build.keep }
+    if (notes !== undefined) build = (await services.meta.updateReleaseNotes(build.id, notes)) ?? build
+    return { id: build.id, channel: build.channel, keep: build.keep, ...(notes === undefined ? {} : { releaseNotes: build.notes }) }
   })
 
   app.get('/api/v1/builds/:id/analytics', { schema: { tags: ['analytics'], params: IdParams, response: { 200: BuildAnalytics, ...errors } } }, async (request) => {

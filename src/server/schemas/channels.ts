@@ -76,8 +76,10 @@ export const InviteBody = Type.Object(
 export const CreatedInvite = Type.Composite([Grant, Type.Object({ url: Type.String({ description: 'the personal link: shown once' }) })])
 export const Revoked = Type.Object({ revoked: Type.Integer() })
 
-export const BuildPatchBody = Type.Object({ keep: Type.Optional(Type.Boolean()), channel: Type.Optional(ChannelName) }, { additionalProperties: false })
-export const BuildChannel = Type.Object({ id: Type.String(), channel: Type.String(), keep: Type.Boolean() })
+// Release notes' cap is checked in code (src/builds/release-notes-edit.ts), to answer 413 release-notes-too-long rather than a generic 400.
+const ReleaseNotes = Nullable(Type.String({ description: 'markdown, at most 20000 characters; null or "" removes the notes. Control characters (NUL…) → 422 invalid-release-notes, longer → 413 release-notes-too-long' }))
+export const BuildPatchBody = Type.Object({ keep: Type.Optional(Type.Boolean()), channel: Type.Optional(ChannelName), releaseNotes: Type.Optional(ReleaseNotes) }, { additionalProperties: false })
+export const BuildChannel = Type.Object({ id: Type.String(), channel: Type.String(), keep: Type.Boolean(), releaseNotes: Type.Optional(Nullable(Type.String({ description: 'the notes as stored, when the request changed them' }))) })
 
 const Counts = {
   pageViews: Type.Integer(),

@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts'
 import { judgeGrant, type AccessMode, type AccessScope, type ChannelAccess, type EffectivePolicy } from '../access/access-policy.ts'
-import { createAttemptLimiter } from '../access/attempt-limiter.ts'
+import { createMemoryAttemptLimiter, type AttemptLimiter, type AttemptLimiterOptions } from '../access/attempt-limiter.ts'
 import { hashPassword, verifyPassword } from '../access/password-hash.ts'
 import { readCookie } from '../devices/device-cookie.ts'
 import { AirstripError } from '../errors.ts'
@@ -35,6 +35,8 @@ export interface AccessServiceDeps {
   urls: PublicUrls
   config: Pick<Config, 'linkTtlSeconds' | 'tls'>
   now: () => Date
+  /** Where wrong-password counters live (src/store/password-attempts.ts: the database when instances share PostgreSQL); default in memory. */
+  attemptLimiter?: ((options: AttemptLimiterOptions) => AttemptLimiter) | undefined
 }
 
 /**
@@ -84,8 +86,9 @@ export interface AccessService {
 
 export function createAccessService(deps: AccessServiceDeps): AccessService {
   const { channels, grants, signer, urls, config, now } = deps
-  const perClient = createAttemptLimiter({ max: ATTEMPTS_PER_CLIENT, windowMs: 60_000, now })
-  const perScope = createAttemptLimiter({ max: ATTEMPTS_PER_SCOPE, windowMs: 60_000, now })
+  const limiter = deps.attemptLimiter ?? ((options: AttemptLimiterOptions) => createMemoryAttemptLimiter({ ...options, now }))
+  const perClient = limiter({ name: 'password-gate-client', max: ATTEMPTS_PER_CLIENT, windowMs: 60_000 })
+  const perScope = limiter({ name: 'password-gate-scope', max: ATTEMPTS_PER_SCOPE, windowMs: 60_000 })
   const scopeKey = (scope: AccessScope): string => `${scope.bundleId}\n${scope.channel ?? ''}`
   const cookieName = (grantId: string): string => `airstrip_grant_${grantId}`
 
@@ -161,15 +164,17 @@ export function createAccessService(deps: AccessServiceDeps): AccessService {
 
     async unlock(scope, password, client) {
       const key = scopeKey(scope)
-      const wait = Math.max(perClient.retryAfter(`${key}\n${client}`), perScope.retryAfter(key))
+      const clientKey = `${key}\n${client}`
+      // Counted before the (slow) check and given back when right: simultaneous guesses cannot pass together.
+      let wait = await perClient.attempt(clientKey)
+      if (wait === 0) {
+        wait = await perScope.attempt(key)
+        if (wait > 0) await perClient.forgive(clientKey)
+      }
       if (wait > 0) throw new AirstripError('too-many-attempts', `too many wrong passwords; try again in ${wait} s`, { details: { retryAfter: wait } })
       const current = await grants.passwordGrant(scope)
-      if (!current || !(await verifyPassword(password, current.passwordHash))) {
-        perClient.fail(`${key}\n${client}`)
-        perScope.fail(key)
-        throw new AirstripError('access-denied', 'wrong password')
-      }
-      perClient.reset(`${key}\n${client}`)
+      if (!current || !(await verifyPassword(password, current.passwordHash))) throw new AirstripError('access-denied', 'wrong password')
+      await Promise.all([perClient.reset(clientKey), perScope.forgive(key)])
       const ttlSeconds = Math.min(config.linkTtlSeconds, UNLOCK_COOKIE_MAX_SECONDS)
       const value = signer.sign({ purpose: 'page', subject: current.grant.id, ttlSeconds })
       const secure = config.tls.mode !== 'insecure-http' ? '; Secure' : ''

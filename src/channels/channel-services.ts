@@ -9,6 +9,7 @@ import type { BlobStore } from '../store/blob-store.ts'
 import { createSqlChannelStore } from '../store/channels.ts'
 import type { Database } from '../store/database.ts'
 import type { MetaStore } from '../store/meta-store.ts'
+import { openAttemptLimiter } from '../store/password-attempts.ts'
 import { createAccessService, type AccessService } from './access-service.ts'
 import { createInstallAnalytics, type InstallAnalytics } from './install-analytics.ts'
 import { runRetention, startRetentionTimer, type RetentionReport } from './retention-runner.ts'
@@ -41,6 +42,7 @@ export function createChannelServices(deps: ChannelServicesDeps): ChannelService
   const access = createAccessService({
     channels, grants: createSqlAccessStore(deps.db, options), testers: deps.notifications.store,
     signer: deps.signer, urls: deps.urls, config: deps.config, now: deps.now,
+    attemptLimiter: (limits) => openAttemptLimiter(deps.db, { ...limits, now: deps.now }),
   })
   const analytics = createInstallAnalytics({ store: createSqlAnalyticsStore(deps.db, options), meta: deps.meta, notifications: deps.notifications, log: deps.log })
   const retentionDeps = { channels, meta: deps.meta, blobs: deps.blobs, notifications: deps.notifications, now: deps.now }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { loadConfig, type RawSettings } from '../config.ts'
+import type { TlsMigrationReport } from '../store/migrate-tls.ts'
 import { formatBytes, type Output } from './output.ts'
 import { addSettingFlags } from './serve.ts'
 
@@ -21,9 +22,21 @@ export function registerMigrateStore(program: Command, output: Output, env: Reco
     if (config.storage.databaseUrl) {
       const rows = report.tables.reduce((sum, table) => sum + table.rows, 0)
       output.stdout.write(`database: ${report.tables.length} tables, ${rows} rows copied; keys carried over: ${report.secrets.join(', ') || 'none'}\n`)
+      output.stdout.write(`TLS carried over (read back and compared): ${describeTls(report.tls)}\n`)
+      for (const reason of report.tls.skipped) output.stderr.write(`TLS not carried over: ${reason}\n`)
     }
     if (config.storage.s3) {
       output.stdout.write(`builds: ${report.blobs.copied} blobs copied (${formatBytes(report.blobs.bytes)}), ${report.blobs.alreadyThere} already there; every hash verified\n`)
     }
   })
+}
+
+/** "development CA, development server certificate, ACME account and certificate for ota.example.com (https://…/directory)" */
+function describeTls(tls: TlsMigrationReport): string {
+  const parts: string[] = tls.devCertificates.map((name) => (name === 'ca' ? 'development CA' : 'development server certificate'))
+  for (const acme of tls.acme) {
+    const what = [...(acme.account ? ['ACME account'] : []), ...(acme.certificates.length > 0 ? [`certificate for ${acme.certificates.join(', ')}`] : [])]
+    parts.push(`${what.join(' and ')} (${acme.directoryUrl})`)
+  }
+  return parts.join(', ') || 'nothing'
 }

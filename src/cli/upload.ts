@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
+import { parseReleaseNotes } from '../builds/release-notes-edit.ts'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import type { UploadListener } from '../delivery/upload-client.ts'
 import type { ProgressSnapshot } from '../delivery/upload-progress.ts'
 import { formatBytes, type Output } from './output.ts'
-
-/** What the server accepts as notes (src/server/routes/api-builds.ts). */
-const NOTES_MAX = 20_000
 
 interface UploadOptions {
   server?: string
@@ -55,8 +53,8 @@ export function registerUpload(program: Command, output: Output, env: Record<str
       if (retries === null) return usage('--retries must be a whole number from 0 to 20')
       if (retryDelay === null) return usage('--retry-delay must be a whole number of milliseconds')
       try {
-        const notes = options.notesFile === undefined ? (options.notes ?? null) : await readText(options.notesFile, 'notes file')
-        if (notes !== null && notes.length > NOTES_MAX) throw new AirstripError('bad-request', `release notes are limited to ${NOTES_MAX} characters (got ${notes.length})`)
+        // The server's rule for notes, applied here too: refused before gigabytes are sent.
+        const notes = parseReleaseNotes(options.notesFile === undefined ? (options.notes ?? null) : await readText(options.notesFile, 'notes file'))
         const caPem = options.caFile === undefined ? null : await readText(options.caFile, 'CA file')
         if (caPem !== null && !caPem.includes('-----BEGIN CERTIFICATE-----')) throw new AirstripError('bad-request', `${options.caFile} holds no PEM certificate`)
 
@@ -73,13 +71,15 @@ export function registerUpload(program: Command, output: Output, env: Record<str
         const reporter = await createReporter(output)
         const result = await uploadBuild(
           { serverUrl, token, caPem },
-          { file, notes: notes?.trim() || null, notify: options.notify === true },
+          { file, notes, notify: options.notify === true },
           reporter,
           { ...DEFAULT_RETRY_POLICY, retries, initialDelayMs: retryDelay },
         ).finally(() => reporter.stop())
         const body = result.body
-        output.stderr.write(`uploaded: build ${String(body['id'])}\n`)
-        if (options.json) output.stdout.write(`${JSON.stringify(body, null, 2)}\n`)
+        // A retry whose earlier attempt the server had stored (its answer was lost) gets that build back, not a second one.
+        if (result.replayed) output.stderr.write(`already uploaded by an earlier attempt: build ${String(body['id'])} (the server returned that build; no second one was made)\n`)
+        else output.stderr.write(`uploaded: build ${String(body['id'])}\n`)
+        if (options.json) output.stdout.write(`${JSON.stringify(result.replayed ? { ...body, replayed: true } : body, null, 2)}\n`)
         else output.stdout.write(`${String(body['installPageUrl'])}\n`)
       } catch (error) {
         if (!isAirstripError(error)) throw error

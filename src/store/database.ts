@@ -16,6 +16,8 @@ import { tlsState } from './migrations/2026-11-26-0007-tls-state.ts'
 import type { TlsTables } from './tls-tables.ts'
 import { uploadIdempotency } from './migrations/2026-11-26-0008-upload-idempotency.ts'
 import type { UploadIdempotencyTables } from './upload-idempotency.ts'
+import { passwordAttempts } from './migrations/2026-11-26-0009-password-attempts.ts'
+import type { PasswordAttemptTables } from './password-attempts.ts'
 import { markPostgres } from './blob-references-lock.ts'
 import { isPostgresUrl } from './database-url.ts'
 import type { SharedSecretTables } from './shared-secrets.ts'
@@ -73,7 +75,7 @@ export interface ApiTokensTable {
 }
 
 /** The whole schema as Kysely sees it, after the latest migration. */
-export interface Database extends NotificationTables, DeviceTables, SharedSecretTables, AccessTables, AccountTables, TlsTables, UploadIdempotencyTables {
+export interface Database extends NotificationTables, DeviceTables, SharedSecretTables, AccessTables, AccountTables, TlsTables, UploadIdempotencyTables, PasswordAttemptTables {
   apps: AppsTable
   builds: BuildsTable
   api_tokens: ApiTokensTable
@@ -92,6 +94,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-26-0006-channels-access': channelsAccess,
   '2026-11-26-0007-tls-state': tlsState,
   '2026-11-26-0008-upload-idempotency': uploadIdempotency,
+  '2026-11-26-0009-password-attempts': passwordAttempts,
 }
 
 /**

@@ -10,6 +10,7 @@ import type { BlobReader, BlobStore } from './blob-store.ts'
 import { openDatabase } from './database.ts'
 import type { Database } from './database.ts'
 import { createFsBlobStore } from './fs-blob-store.ts'
+import { readDataDirTlsState, writeTlsStateToDatabase, type TlsMigrationReport } from './migrate-tls.ts'
 import type { SharedSecretName } from './shared-secrets.ts'
 import type { StorageConfig } from './storage-config.ts'
 
@@ -18,6 +19,8 @@ export interface StoreMigrationReport {
   tables: Array<{ name: string; rows: number }>
   /** Keys carried from the data dir into the database (so old links and webhook secrets keep working). */
   secrets: SharedSecretName[]
+  /** The dev CA and server certificate, ACME accounts and certificates carried from `<data dir>/certs/` (migrate-tls.ts). */
+  tls: TlsMigrationReport
   blobs: { copied: number; alreadyThere: number; bytes: number }
 }
 
@@ -38,19 +41,25 @@ const HASH_CHUNK = 10 * 1024 * 1024
  * the data dir's keys carried over), and every blob a build references into the S3 bucket, each
  * one re-hashed on the way (a damaged file stops the migration; nothing half-copied becomes
  * visible). Blobs already in the bucket are re-read and verified, so an interrupted run can
- * simply be repeated. Either half can run alone (only `databaseUrl`, or only `s3`).
+ * simply be repeated. Either half can run alone (only `databaseUrl`, or only `s3`). The TLS state
+ * of `<dataDir>/certs/` (the dev CA testers' devices trust, ACME account and certificates) goes into
+ * the database in the same transaction as the tables, each item read back and compared.
  */
 export async function migrateStore(dataDir: string, to: StorageConfig, log: (line: string) => void = () => {}): Promise<StoreMigrationReport> {
   if (!to.databaseUrl && !to.s3) throw new AirstripError('bad-request', 'nothing to migrate to: give --database-url and/or --s3-bucket (with its S3 settings)')
   const sourcePath = join(dataDir, 'airstrip.db')
   if (!existsSync(sourcePath)) throw new AirstripError('file-not-found', `no database at ${sourcePath}: point --data-dir at the installation to migrate`)
   const source = await openDatabase(sourcePath)
-  const report: StoreMigrationReport = { tables: [], secrets: [], blobs: { copied: 0, alreadyThere: 0, bytes: 0 } }
+  const report: StoreMigrationReport = { tables: [], secrets: [], tls: { devCertificates: [], acme: [], skipped: [] }, blobs: { copied: 0, alreadyThere: 0, bytes: 0 } }
   try {
     if (to.databaseUrl) {
+      // Read first: an unreadable certs/ stops the migration before anything is written.
+      const tls = await readDataDirTlsState(dataDir)
       const target = await openDatabase(to.databaseUrl)
       try {
-        report.tables = await copyTables(source, target, log)
+        report.tables = await copyTables(source, target, log, async (trx) => {
+          report.tls = await writeTlsStateToDatabase(trx, tls)
+        })
         report.secrets = await copySecrets(dataDir, target)
       } finally {
         await target.destroy()
@@ -71,7 +80,13 @@ export async function migrateStore(dataDir: string, to: StorageConfig, log: (lin
   return report
 }
 
-async function copyTables(source: Kysely<Database>, target: Kysely<Database>, log: (line: string) => void): Promise<Array<{ name: string; rows: number }>> {
+/** Copies every table in one transaction; `alsoInTransaction` runs in it last (it fails, nothing is kept). */
+async function copyTables(
+  source: Kysely<Database>,
+  target: Kysely<Database>,
+  log: (line: string) => void,
+  alsoInTransaction: (trx: Kysely<Database>) => Promise<void>,
+): Promise<Array<{ name: string; rows: number }>> {
   const tables = await tablesInDependencyOrder(source)
   const counted: Array<{ name: string; rows: number }> = []
   // Kysely's typed builders only know tables by name at compile time; these come from the schema.
@@ -89,6 +104,7 @@ async function copyTables(source: Kysely<Database>, target: Kysely<Database>, lo
       counted.push({ name, rows: rows.rows.length })
       log(`table ${name}: ${rows.rows.length} rows`)
     }
+    await alsoInTransaction(trx as unknown as Kysely<Database>)
   })
   return counted
 }

@@ -250,4 +250,26 @@ test('end to end: the connection drops right after the server answered 201; `air
   const body = JSON.parse(run.stdout)
   assert.deepEqual(await buildIds(server), [body.id], 'exactly one build')
   assert.equal(body.app.bundleId, 'org.reactjs.native.example.BitBarSampleApp')
+  // The CLI says the build came from the earlier attempt: in --json and on stderr.
+  assert.equal(body.replayed, true)
+  assert.ok(run.stderr.includes(`already uploaded by an earlier attempt: build ${body.id}`), run.stderr)
+  assert.doesNotMatch(run.stderr, /^uploaded: build/m)
+
+  // Human output: the install page URL on stdout, the same line on stderr.
+  const secondProxy = await startDroppingProxy(t, Number(new URL(server.url).port))
+  const human = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, 'upload', IPA, '--server', secondProxy.url, '--token', server.apiToken, '--retry-delay', '20'],
+      { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+  assert.equal(human.code, 0, human.stderr)
+  assert.match(secondProxy.postHeads[1]!, /^idempotent-replayed: true$/im)
+  const ids = await buildIds(server)
+  assert.equal(ids.length, 2, 'a new upload (new key), stored once')
+  const newId = ids.find((id) => id !== body.id)!
+  assert.equal(human.stdout, `${server.url}/i/${newId}\n`)
+  assert.ok(human.stderr.includes(`already uploaded by an earlier attempt: build ${newId}`), human.stderr)
 })

@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../../app.ts'
 import { ingestStagedBuild, stageUpload, type IngestDeps } from '../../builds/ingest-build.ts'
+import { parseReleaseNotes, RELEASE_NOTES_MAX } from '../../builds/release-notes-edit.ts'
 import { parseChannelName } from '../../access/channel-name.ts'
 import { AirstripError } from '../../errors.ts'
 import type { StagedBlob } from '../../store/blob-store.ts'
@@ -9,8 +10,6 @@ import { adminBase } from '../../web/admin-views.ts'
 import { parseNotifyField } from '../schemas/notifications.ts'
 import { activeSession, checkCsrf, requirePermission } from '../session-auth.ts'
 import { pageLayout, sendAdminPage } from './admin.ts'
-
-const NOTES_MAX = 20_000
 
 /**
  * Uploading from the browser. The page is a plain multipart form (works without JavaScript);
@@ -21,7 +20,7 @@ const NOTES_MAX = 20_000
 export async function adminUploadRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const base = adminBase(services)
   const deps: IngestDeps = { blobs: services.blobs, meta: services.meta, now: services.now, maxUploadBytes: services.config.maxUploadBytes }
-  await app.register(multipart, { limits: { fileSize: services.config.maxUploadBytes, files: 1, fields: 10, fieldSize: NOTES_MAX * 4, parts: 20 } })
+  await app.register(multipart, { limits: { fileSize: services.config.maxUploadBytes, files: 1, fields: 10, fieldSize: RELEASE_NOTES_MAX * 4, parts: 20 } })
 
   app.get('/admin/upload', { preHandler: requirePermission('manage') }, async (request, reply) => {
     const apps = await services.meta.listApps()
@@ -87,10 +86,10 @@ async function readUploadForm(request: FastifyRequest, deps: IngestDeps): Promis
         checkCsrf(request, part.value)
         csrfChecked = true
       } else if (part.fieldname === 'notes') {
-        const value = String(part.value)
-        if (part.valueTruncated || value.length > NOTES_MAX) throw new AirstripError('bad-request', `notes are limited to ${NOTES_MAX} characters`)
-        // Browsers send textarea line breaks as CRLF.
-        notes = value.replace(/\r\n?/g, '\n').trim() || null
+        // The field cap (4 bytes a character) is above the notes cap: a truncated field is too long notes.
+        if (part.valueTruncated) throw new AirstripError('release-notes-too-long')
+        // The one rule for notes (CRLF from a textarea → LF, control characters refused), as edits use.
+        notes = parseReleaseNotes(String(part.value))
       } else if (part.fieldname === 'channel') {
         channel = String(part.value).trim() === '' ? undefined : parseChannelName(String(part.value))
       } else if (part.fieldname === 'notify') {

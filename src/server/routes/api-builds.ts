@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Readable } from 'node:stream'
 import type { Services } from '../../app.ts'
 import { deleteBuild, ingestStagedBuild, stageUpload, type IngestDeps } from '../../builds/ingest-build.ts'
+import { parseReleaseNotes } from '../../builds/release-notes-edit.ts'
 import { AirstripError } from '../../errors.ts'
 import type { StagedBlob } from '../../store/blob-store.ts'
 import { requireApiToken, tokenAppCheck } from '../api-auth.ts'
@@ -14,8 +15,6 @@ import { ChannelledBuildList, ChannelledBuildSummary, ChannelQuery } from '../sc
 import { parseChannelName } from '../../access/channel-name.ts'
 import { NotifyQuery, parseNotifyField } from '../schemas/notifications.ts'
 import { apiTokenOwner, withUploadKey } from '../upload-idempotency.ts'
-
-const NOTES_MAX = 20_000
 
 /** CI's API: upload, list, show and delete builds. */
 export async function apiBuildsRoutes(base: FastifyInstance, { services }: { services: Services }): Promise<void> {
@@ -47,7 +46,8 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
         throw new AirstripError('upload-too-large', `the upload is ${declared} bytes; this server accepts at most ${services.config.maxUploadBytes}`)
       }
       let staged: StagedBlob | undefined
-      let notes = request.query.notes ?? null
+      // Notes follow the one rule for notes (parseReleaseNotes), checked as soon as they arrive: a refusal stores nothing.
+      let notes = parseReleaseNotes(request.query.notes ?? null)
       let fileName = request.query.fileName ?? null
       let notify = request.query.notify
       let channel = request.query.channel === undefined ? undefined : parseChannelName(request.query.channel)
@@ -59,8 +59,9 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
               fileName = part.filename || fileName
               staged = await stageUpload(deps, part.file)
             } else if (part.fieldname === 'notes') {
-              if (part.valueTruncated || String(part.value).length > NOTES_MAX) throw new AirstripError('bad-request', `notes are limited to ${NOTES_MAX} characters`)
-              notes = String(part.value)
+              // Over the field size cap is over the notes cap too (64 KiB is more than 20,000 characters can take).
+              if (part.valueTruncated) throw new AirstripError('release-notes-too-long')
+              notes = parseReleaseNotes(String(part.value))
             } else if (part.fieldname === 'notify') {
               notify = parseNotifyField(String(part.value))
             } else if (part.fieldname === 'channel') {
@@ -78,7 +79,7 @@ export async function apiBuildsRoutes(base: FastifyInstance, { services }: { ser
         throw error
       }
       if (await uploadKey.replayed(staged)) return reply
-      const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes: notes?.trim() || null, accept: tokenAppCheck(request), channel })
+      const { app: record, build } = await ingestStagedBuild(deps, staged, { fileName, notes, accept: tokenAppCheck(request), channel })
       request.log.info({ build: build.id, bundleId: build.bundleId, size: build.size }, 'build uploaded')
       // Recorded in the outbox (never throws); sent in the background.
       await services.notifications.buildCreated(record, build, { notify })

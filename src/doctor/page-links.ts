@@ -14,9 +14,9 @@ const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quo
 /**
  * The itms-services links of an install page, each as the browser would use it: attribute values
  * HTML-decoded (so `&amp;` there is right), script text raw except for JavaScript string escapes
- * (so `&amp;` there is the classic bug). Hand-written rather than a DOM parser because only these
- * two things are needed and the one HTML-capable parser among the dependencies (xmldom) throws on
- * the mismatched tags real pages have.
+ * (so `&amp;` there is the classic bug). Hand-written rather than a parser because only these
+ * two things are needed, no HTML parser is among the dependencies, and the XML one (saxes) stops
+ * at the mismatched tags real pages have.
  */
 export function findItmsLinks(html: string): FoundLink[] {
   const found: FoundLink[] = []

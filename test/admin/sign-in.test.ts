@@ -26,7 +26,8 @@ describe('admin sign-in', { skip: NO_CHROMIUM }, () => {
     await page.goto(`${server.url}/admin/login`)
     await page.fill('input[name=email]', email)
     await page.fill('input[name=password]', password)
-    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')])
+    // The next page's load (waitForLoadState would see the login page itself, already loaded).
+    await Promise.all([page.waitForEvent('load'), page.click('button[type=submit]')])
     return page
   }
 
@@ -47,8 +48,10 @@ describe('admin sign-in', { skip: NO_CHROMIUM }, () => {
     await page.fill('input[name=email]', 'root@example.com')
     await page.fill('input[name=password]', PASSWORD)
     const refused = page.waitForResponse((r) => r.request().method() === 'POST')
+    const refusedShown = page.waitForEvent('load')
     await page.click('button[type=submit]')
     assert.equal((await refused).status(), 403)
+    await refusedShown
     assert.match(await page.textContent('.alert') ?? '', /setup token is wrong/)
 
     await page.fill('input[name=token]', token)
@@ -76,8 +79,10 @@ describe('admin sign-in', { skip: NO_CHROMIUM }, () => {
     await page.fill('input[name=email]', 'root@example.com')
     await page.fill('input[name=password]', 'not the password')
     const wrong = page.waitForResponse((r) => r.request().method() === 'POST')
+    const wrongShown = page.waitForEvent('load')
     await page.click('button[type=submit]')
     assert.equal((await wrong).status(), 401)
+    await wrongShown
     assert.match(await page.textContent('.alert') ?? '', /wrong e-mail address or password/)
     await page.fill('input[name=password]', PASSWORD)
     await Promise.all([page.waitForURL(`${server.url}/admin`), page.click('button[type=submit]')])
@@ -95,8 +100,11 @@ describe('admin sign-in', { skip: NO_CHROMIUM }, () => {
       await page.fill('input[name=email]', 'dev@example.com')
       await page.fill('input[name=password]', i === LOGIN_LIMITS.perAccount ? PASSWORD : `wrong password ${i}`)
       const answer = page.waitForResponse((r) => r.request().method() === 'POST')
+      // The answer's page, not the previous one (whose alert names the previous refusal).
+      const shown = page.waitForEvent('load')
       await page.click('button[type=submit]')
       statuses.push((await answer).status())
+      await shown
     }
     assert.deepEqual(statuses, [...Array(LOGIN_LIMITS.perAccount).fill(401), 429])
     assert.match(await page.textContent('.alert') ?? '', /too many failed sign-ins/)

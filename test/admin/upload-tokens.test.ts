@@ -109,8 +109,10 @@ describe('admin builds and tokens', { skip: NO_CHROMIUM }, () => {
     await plain.goto(`${server.url}/admin/upload`)
     await plain.setInputFiles('input[type=file]', { name: 'notes.ipa', mimeType: 'application/octet-stream', buffer: Buffer.from('not a zip at all') })
     const refused = plain.waitForResponse((r) => r.request().method() === 'POST')
+    const refusalShown = plain.waitForEvent('load')
     await plain.click('form[data-upload] button[type=submit]')
     assert.equal((await refused).status(), 422)
+    await refusalShown
     assert.match(await plain.textContent('main') ?? '', /not-a-zip/)
   })
 
@@ -135,7 +137,9 @@ describe('admin builds and tokens', { skip: NO_CHROMIUM }, () => {
     const row = page.locator('tr', { hasText: 'github-actions' })
     assert.match(await row.textContent() ?? '', /upload only.*com\.icyleaf\.AppInfoDemo.*by Dev/s)
     assert.equal(await page.locator(`text=${token}`).count(), 0, 'the list never shows the token')
-    await Promise.all([page.waitForURL(`${server.url}/admin/tokens`), row.locator('button:has-text("Revoke")').click()])
+    // Already on /admin/tokens: waitForURL would not wait; the next page's load does.
+    await Promise.all([page.waitForEvent('load'), row.locator('button:has-text("Revoke")').click()])
+    assert.equal(page.url(), `${server.url}/admin/tokens`)
     assert.equal(await page.locator('tr', { hasText: 'github-actions' }).count(), 0)
     assert.equal((await server.upload(SMALL, { token })).status, 401, 'revoked at once')
   })

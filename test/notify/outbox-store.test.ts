@@ -134,7 +134,8 @@ test('the worker takes over a delivery whose holder stopped mid-send, once its l
   const store = await ADAPTERS[0]!.open(t, () => new Date())
   await store.createWebhook({ bundleId: APP, url: 'https://h.example/1', format: 'json', events: ['build.created'], sealSecret: seal })
   await store.enqueueEvent(event())
-  const log = { info() {}, warn() {}, error() {} }
+  const warnings: string[] = []
+  const log = { info() {}, warn: (_context: object, message: string) => void warnings.push(message), error() {} }
   const retry = { maxAttempts: 5, baseMs: 10, maxMs: 10 }
 
   // The first worker claims and then hangs forever in the send (as if the process froze).
@@ -152,7 +153,7 @@ test('the worker takes over a delivery whose holder stopped mid-send, once its l
   await waitFor(async () => (await store.getDelivery(delivery!.id))?.status === 'delivered', 'the rescue')
   assert.deepEqual(sent, [`${delivery!.id}#2`], 'sent once more, counted as the second attempt')
   hung!()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await waitFor(() => warnings.some((message) => /outcome not recorded: the claim had expired/.test(message)), "the frozen worker's late outcome")
   const final = await store.getDelivery(delivery!.id)
   assert.equal(final?.status, 'delivered', "the frozen worker's late outcome does not overwrite")
   assert.equal(final?.attempts, 2)

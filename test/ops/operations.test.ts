@@ -75,13 +75,20 @@ test('/metrics needs an API token and counts requests, uploads, installs, builds
     req.on('error', reject)
     req.end()
   })
-  await new Promise((resolve) => setTimeout(resolve, 200))
   // One enrolled device (through the device store, as an enrolment completes).
   const devices = server.app.services.devices.store
   await devices.openEnrollment({ id: 'e'.repeat(32), inviteId: null, challengeHash: '00'.repeat(32), expiresAt: new Date(Date.now() + 60_000).toISOString() })
   await devices.completeEnrollment('e'.repeat(32), { udid: 'a'.repeat(40), reportedName: 'Lab iPhone', product: null, modelName: null, family: 'iphone', osVersion: null, serial: null, signatureVerified: true, chainVerified: null })
 
-  const answer = await server.request(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.apiToken}` } })
+  // A download is counted completed or aborted when the server sees its last byte leave or the client
+  // go, which can be just after the client is done with it: read /metrics until both are in (bounded).
+  const metrics = () => server.request(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.apiToken}` } })
+  const counted = (text: string) => (sample(text, 'airstrip_installs_completed_total') ?? 0) >= 2 && (sample(text, 'airstrip_http_responses_aborted_total{method="GET",route="/d/:token/:file"}') ?? 0) >= 1
+  let answer = await metrics()
+  for (const deadline = Date.now() + 15_000; answer.status === 200 && !counted(answer.text()) && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    answer = await metrics()
+  }
   assert.equal(answer.status, 200)
   assert.match(String(answer.headers['content-type']), /^text\/plain; version=0\.0\.4/)
   const text = answer.text()

@@ -78,7 +78,14 @@ test('serve: JSON logs with request ids and nothing secret; SIGTERM lets a downl
   download.pause()
   child.kill('SIGTERM')
   while (!/shutting down/.test(stdout)) await sleep(20)
-  const refused = await new Promise<string>((resolve) => connect(port, '127.0.0.1').on('connect', () => resolve('accepted')).on('error', (error: NodeJS.ErrnoException) => resolve(String(error.code))))
+  // The line is logged just before the listener closes (a few ticks later): try until refused, bounded.
+  const attempt = () =>
+    new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.on('connect', () => (socket.destroy(), resolve('accepted'))).on('error', (error: NodeJS.ErrnoException) => resolve(String(error.code)))
+    })
+  let refused = await attempt()
+  for (const deadline = Date.now() + 5_000; refused === 'accepted' && Date.now() < deadline; ) refused = await sleep(20).then(attempt)
   assert.equal(refused, 'ECONNREFUSED', 'no new connections once shutting down')
   assert.equal(child.exitCode, null, 'still running while the download is in flight')
   download.resume()

@@ -13,7 +13,7 @@ import { api } from '../support/api.ts'
 import { fixture, tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
 import { startServer, type HttpResponse, type TestServer } from '../support/server.ts'
-import { UA } from '../web/browser.ts'
+import { NOW, UA } from '../web/browser.ts'
 import { attempted, recordAttempts } from './attacker/attempts.ts'
 
 const PASSWORD = 'correct horse battery'
@@ -338,6 +338,8 @@ test('[brute-force] password gate: 429 with Retry-After after a few wrong passwo
 
 test('[access-revocation] a revoked personal link, or a removed tester: page, manifest, .ipa and icon refused at once', async (t) => {
   const server = await startServer(t)
+  // The fixture's profile expires on 2026-12-26: a fixed clock keeps its Install button (and links) there.
+  server.setNow(NOW)
   const { accounts } = server.app.services
   await accounts.createUser({ email: 'root@example.com', name: 'Root', role: 'admin', password: PASSWORD })
   const { build, invite } = await inviteOnlyApp(server)

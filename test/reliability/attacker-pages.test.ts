@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core'
 import { deviceIdentity, enroll, IPHONE_UA } from '../devices/enrollment-helpers.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
-import { startHttpPeer } from '../support/notify-peers.ts'
+import { startHttpPeer, waitFor } from '../support/notify-peers.ts'
 import { freeLoopbackPorts } from '../support/ports.ts'
 import { buildProfilePlist, createSigningIdentity, SAMPLE_UDIDS, signProfile } from '../support/profiles.ts'
 import { startServer } from '../support/server.ts'
@@ -140,8 +140,9 @@ test('[secrets] no token, password, key or signed link in the logs or in any err
   keep('bad JSON', await send(`${server.url}/api/v1/testers`, { method: 'POST', headers: auth, body: Buffer.from(`{"name": "${token}", `) }))
   keep('bad webhook', await send(`${server.url}/api/v1/apps/com.example.secret/webhooks`, { method: 'POST', headers: auth, body: Buffer.from(JSON.stringify({ url: `http://127.0.0.1/?key=${smsSecret}` })) }))
   assert.ok(errorBodies.length >= 7)
-  // Give the outbox time to fail the mail (dead SMTP) and send the SMS, so their errors are logged too.
-  await sleep(1500)
+  // Wait for the outbox to send the SMS and give up on the mail (dead SMTP), so their errors are logged too.
+  const smsSent = () => sms.requests.some((r) => String(r.headers.authorization).includes(smsSecret))
+  await waitFor(() => smsSent() && /"channel":"email"[^\n]*"msg":"notification not delivered"/.test(server.output()), 'the SMS to be sent and the mail to fail for good', 30_000)
   await server.stop()
 
   const output = server.output()

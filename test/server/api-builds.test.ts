@@ -132,7 +132,7 @@ test('a client that disconnects mid-upload leaves no build and no temp file', as
     socket.on('error', reject)
   })
   // Give the server a moment to notice and clean up.
-  for (let i = 0; i < 50 && storedFiles(server).length > 0; i++) await new Promise((r) => setTimeout(r, 50))
+  for (const deadline = Date.now() + 15_000; storedFiles(server).length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50))
   assert.deepEqual(storedFiles(server), [])
   const list = await server.request(`${server.url}/api/v1/builds`, { headers: { authorization: `Bearer ${server.apiToken}` } })
   assert.deepEqual(list.json().builds, [])

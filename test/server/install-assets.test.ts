@@ -208,7 +208,7 @@ test('downloads: a client that leaves mid-way releases the file; a crowd of conc
   })
   // The server closes the file just after the last byte or the client's leaving: give it a moment.
   const closedSoon = async (): Promise<number> => {
-    for (let i = 0; i < 100 && openDescriptors(blobPath) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    for (const deadline = Date.now() + 15_000; openDescriptors(blobPath) > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20))
     return openDescriptors(blobPath)
   }
   assert.equal(await closedSoon(), 0, 'file closed after the client left')

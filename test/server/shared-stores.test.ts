@@ -152,10 +152,12 @@ describe('instances sharing PostgreSQL and S3', { skip }, () => {
       const upload = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/builds', headers: { authorization: `Bearer ${survivor.apiToken}`, 'content-type': 'application/octet-stream', 'content-length': String(64 * 1024 * 1024) } })
       upload.on('error', () => {})
       upload.on('response', () => reject(new Error('the upload must not complete')))
-      // Enough for parts to reach the object store before the process dies.
-      upload.write(randomBytes(20 * 1024 * 1024), () => setTimeout(resolve, 1500))
+      // Enough for parts to reach the object store before the process dies (waited for below).
+      upload.write(randomBytes(20 * 1024 * 1024), () => resolve())
     })
     await sent
+    const staged = async () => (await keys()).length + (await uploads()).length
+    for (const deadline = Date.now() + 30_000; (await staged()) === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100))
     assert.ok(doomed.kill('SIGKILL'))
     await new Promise((resolve) => doomed.once('exit', resolve))
 

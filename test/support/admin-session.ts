@@ -22,11 +22,16 @@ export async function signInToAdmin(
   return { context, page }
 }
 
-/** Clicks `button` of a plain (POST) form and waits for the page it leads to; returns the POST's status. */
+/**
+ * Clicks `button` of a plain (POST) form and waits for the page it leads to; returns the POST's status.
+ * (Waits for the next `load` event: `waitForLoadState` would see the old page, already loaded, while
+ * the answer or its redirect is still on its way.)
+ */
 export async function submitForm(page: Page, button: string): Promise<number> {
   const answer = page.waitForResponse((r) => r.request().method() === 'POST')
+  const loaded = page.waitForEvent('load')
   await page.click(button)
   const status = (await answer).status()
-  await page.waitForLoadState('load')
+  await loaded
   return status
 }

@@ -92,10 +92,11 @@ export async function startPebble(t: { after(fn: () => unknown): void }, options
         .on('error', reject)
         .end()
     })
-  for (let attempt = 0; ; attempt++) {
+  // Pebble makes its CA keys at start: on a loaded machine that takes a while.
+  for (const deadline = Date.now() + 30_000; ; ) {
     const ready = await get(directoryUrl).then((r) => r.status === 200, () => false)
     if (ready) break
-    if (!running || attempt > 100) throw new Error(`pebble did not start:\n${log}`)
+    if (!running || Date.now() > deadline) throw new Error(`pebble did not start:\n${log}`)
     await sleep(50)
   }
   const management = async (path: string): Promise<string> => {

@@ -1,12 +1,12 @@
 import { createReadStream, statSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { createServer } from 'node:net'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import { createApp, type App } from '../../src/app.ts'
 import { loadConfig, type RawSettings } from '../../src/config.ts'
 import { tempDir } from './fixtures.ts'
+import { freeLoopbackPorts } from './ports.ts'
 
 export interface HttpResponse {
   status: number
@@ -36,16 +36,10 @@ export interface TestServer {
   setNow(date: Date): void
 }
 
-/** A free loopback port (the public URL must name the port before the server listens). */
+/** A free loopback port (the public URL must name the port before the server listens); see ports.ts. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
+  const [port] = await freeLoopbackPorts(1)
+  return port!
 }
 
 /**

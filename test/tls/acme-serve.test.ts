@@ -56,7 +56,8 @@ test('serve --domain: obtains a certificate; CA down → a loud error line, the 
   const serial = await servedSerial(httpsPort, root)
 
   await pebble.stop()
-  await waitFor(/TLS CERTIFICATE RENEWAL FAILED/, 'renewal failure logged')
+  // The whole line (it is parsed below), not a chunk of it.
+  await waitFor(/TLS CERTIFICATE RENEWAL FAILED[^\n]*\n/, 'renewal failure logged')
   const failure = stdout.split('\n').find((line) => line.includes('TLS CERTIFICATE RENEWAL FAILED'))!
   const record = JSON.parse(failure) as { level: number; msg: string; domain: string }
   assert.equal(record.level, 50, 'logged at error level')

@@ -191,8 +191,10 @@ test('renews short-lived certificates in the background and swaps them in withou
       .end()
   })
   while (!download) await sleep(10)
+  // Some of it (a first chunk), not a time's worth: on a fast machine 20 ms could be all of it.
+  const someArrived = new Promise((resolve) => download.once('data', resolve))
   download.resume()
-  await sleep(20)
+  await someArrived
   download.pause()
   const partWay = received.reduce((n, b) => n + b.length, 0)
   assert.ok(partWay < statSync(ipa).size, 'the download is still in progress')

@@ -103,7 +103,7 @@ test('Instagram in-app browser: "open in Safari" with the link to copy; no Insta
     assert.equal(await v.page.locator('#qr').count(), 0)
     await v.page.locator('[data-copy]').click()
     // The clipboard write settles asynchronously: wait for the label to change rather than racing it.
-    await v.page.locator('[data-copy]', { hasText: 'Copied' }).waitFor({ timeout: 5_000 })
+    await v.page.locator('[data-copy]', { hasText: 'Copied' }).waitFor({ timeout: 15_000 })
     assert.equal(await v.page.locator('[data-copy]').innerText(), 'Copied')
     assert.deepEqual(v.console.filter((line) => /error/i.test(line)), [])
   } finally {

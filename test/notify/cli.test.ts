@@ -29,7 +29,7 @@ test('testers, groups, subscriptions and app settings from the command line', as
 
   assert.equal((await cli('groups', 'create', 'Beta')).code, 0)
   const added = await cli('groups', 'add', 'Beta', 'bob@example.test', janeRecord.id)
-  assert.equal(added.stdout, 'group Beta has 2 tester(s)\n')
+  assert.equal(added.stdout, 'group Beta has 2 tester(s)\n', added.stderr)
   assert.equal((await cli('groups', 'subscribe', 'Beta', '--app', 'com.example.app')).code, 0)
   assert.equal((await cli('notifications', 'set', '--app', 'com.example.app', '--on-upload', 'always')).code, 0)
   assert.equal((await cli('notifications', 'set', '--app', 'com.example.app', '--on-upload', 'sometimes')).code, 2)

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path'
 import type { Kysely } from 'kysely'
 import { ACME_DIRECTORIES } from '../config.ts'
 import { AirstripError } from '../errors.ts'
-import { createAcmeStore, matchingPair } from '../tls/acme-store.ts'
+import { createAcmeStore, matchingPair, readOrNull } from '../tls/acme-store.ts'
 import { DEV_CERT_FILES } from '../tls/dev-certificates.ts'
 import type { CertificatePair } from '../tls/swappable-tls.ts'
 import type { Database } from './database.ts'
@@ -148,15 +148,6 @@ async function subfolders(dir: string): Promise<string[]> {
     return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw error
-  }
-}
-
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw error
   }
 }

@@ -111,7 +111,8 @@ export function matchingPair(certPem: string, keyPem: string): StoredCertificate
   }
 }
 
-async function readOrNull(path: string): Promise<string | null> {
+/** A text file's content, or null when it does not exist (other errors are thrown). */
+export async function readOrNull(path: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8')
   } catch (error) {

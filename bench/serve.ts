@@ -28,9 +28,16 @@
  * --server-node-options=--max-semi-space-size=2, to see what V8's young-generation sizing costs in
  * RSS); the default measures what `npm start` runs.
  *
+ * --only manifest runs phase 2 alone (same as --phases 2) with a 100 MiB .ipa behind the manifest.
+ * Phase 2 alternates Airstrip and nginx --manifest-runs times (default 3) and reports the medians
+ * and the median of the per-pair ratios, so a burst of other work on the machine skews one pair,
+ * not the result; --no-floors skips the bare node / fastify reference servers. --server <file>
+ * starts Airstrip with another launcher, e.g. bench/serve-server.ts in a copy of an older tree, for
+ * before/after runs of a change.
+ *
  * Usage: npm run bench:serve [-- --phases 1,2,3,4 --runs 7 --upload-runs 3 --duration 10
  *          --load wrk|autocannon --nginx-workers 1 --concurrency 200 --profile --keep --wait-idle 0
- *          --server-node-options=<flags>]
+ *          --server-node-options=<flags> --only manifest --manifest-runs 3 --no-floors --server <file>]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -45,7 +52,6 @@ import { freePort } from '../test/support/server.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '..')
-const SERVER = join(HERE, 'serve-server.ts')
 const CLIENT = join(HERE, 'serve-client.ts')
 const FLOOR = join(HERE, 'serve-floor.ts')
 const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js')
@@ -70,9 +76,20 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     'wait-idle': { type: 'string', default: '0' },
     'server-node-options': { type: 'string', default: '' },
+    only: { type: 'string' },
+    'manifest-runs': { type: 'string', default: '3' },
+    'no-floors': { type: 'boolean', default: false },
+    server: { type: 'string', default: join(HERE, 'serve-server.ts') },
   },
 })
-const PHASES = new Set(args.phases.split(',').map((p) => Number(p.trim())))
+// Another launcher (a copy of bench/serve-server.ts inside an older tree) measures that code instead.
+const SERVER = args.server
+if (args.only !== undefined && args.only !== 'manifest') throw new Error('--only takes "manifest" (use --phases for the others)')
+const ONLY_MANIFEST = args.only === 'manifest'
+// The manifest phase needs a build, not a big one: a 100 MiB .ipa unless told otherwise.
+if (ONLY_MANIFEST && !process.argv.some((arg) => arg.startsWith('--download-size'))) args['download-size'] = '100M'
+const PHASES = ONLY_MANIFEST ? new Set([2]) : new Set(args.phases.split(',').map((p) => Number(p.trim())))
+const MANIFEST_RUNS = Math.max(1, Number(args['manifest-runs']))
 const RUNS = Math.max(1, Number(args.runs))
 const UPLOAD_RUNS = Math.max(1, Number(args['upload-runs']))
 const DURATION = Math.max(1, Number(args.duration))
@@ -531,26 +548,43 @@ try {
   if (PHASES.has(2)) {
     const build = served.get('download')!
     const manifestBytes = statSync(join(www, 'manifest.plist')).size
-    log(`phase 2: manifest (${manifestBytes} B) with ${loadTool}, ${CONNECTIONS} connections, ${DURATION} s each after 3 s warm-up ...`)
-    const measure = async (url: string): Promise<LoadResult> => {
-      await loadTest(loadTool, url, 3)
-      return loadTest(loadTool, url, DURATION)
+    log(`phase 2: manifest (${manifestBytes} B) with ${loadTool}, ${CONNECTIONS} connections, ${MANIFEST_RUNS} × (Airstrip, nginx) of ${DURATION} s each after one 3 s warm-up each ...`)
+    await loadTest(loadTool, build.manifestUrl, 3)
+    await loadTest(loadTool, `${nginx.url}/manifest.plist`, 3)
+    // Alternated pair by pair: other work on the machine then weighs on both sides of each ratio.
+    const pairs: Array<{ mine: LoadResult; theirs: LoadResult }> = []
+    for (let i = 0; i < MANIFEST_RUNS; i++) {
+      const pair = { mine: await loadTest(loadTool, build.manifestUrl, DURATION), theirs: await loadTest(loadTool, `${nginx.url}/manifest.plist`, DURATION) }
+      log(`  run ${i + 1}: Airstrip ${fmt(pair.mine.rps, 0)} req/s p99 ${fmt(pair.mine.p99Ms, 2)} ms; nginx ${fmt(pair.theirs.rps, 0)} req/s p99 ${fmt(pair.theirs.p99Ms, 2)} ms; ratio ${fmt(pair.mine.rps / pair.theirs.rps, 2)}x (load ${loadavg()[0]!.toFixed(2)})`)
+      pairs.push(pair)
     }
-    const mine = await measure(build.manifestUrl)
-    const theirs = await measure(`${nginx.url}/manifest.plist`)
+    const medianOf = (side: 'mine' | 'theirs'): LoadResult => ({
+      rps: median(pairs.map((p) => p[side].rps)),
+      p50Ms: median(pairs.map((p) => p[side].p50Ms)),
+      p99Ms: median(pairs.map((p) => p[side].p99Ms)),
+      requests: pairs.reduce((sum, p) => sum + p[side].requests, 0),
+      non2xx: pairs.reduce((sum, p) => sum + p[side].non2xx, 0),
+      errors: pairs.reduce((sum, p) => sum + p[side].errors, 0),
+    })
+    const mine = medianOf('mine')
+    const theirs = medianOf('theirs')
     const floors: Record<string, LoadResult> = {}
-    for (const mode of ['node', 'fastify'] as const) {
-      const floor = await startFloor(mode, airstrip, join(www, 'manifest.plist'), join(www, 'download.ipa'))
-      floors[mode] = await measure(`${floor.url}/manifest.plist`)
-      await floor.stop()
+    if (!args['no-floors']) {
+      for (const mode of ['node', 'fastify'] as const) {
+        const floor = await startFloor(mode, airstrip, join(www, 'manifest.plist'), join(www, 'download.ipa'))
+        await loadTest(loadTool, `${floor.url}/manifest.plist`, 3)
+        floors[mode] = await loadTest(loadTool, `${floor.url}/manifest.plist`, DURATION)
+        await floor.stop()
+      }
     }
-    log(`  Airstrip: ${JSON.stringify(mine)}\n  nginx:    ${JSON.stringify(theirs)}\n  node:     ${JSON.stringify(floors.node)}\n  fastify:  ${JSON.stringify(floors.fastify)}`)
+    log(`  Airstrip (medians): ${JSON.stringify(mine)}\n  nginx (medians):    ${JSON.stringify(theirs)}${Object.entries(floors).map(([mode, r]) => `\n  ${mode}: ${JSON.stringify(r)}`).join('')}`)
     for (const [name, r] of Object.entries({ Airstrip: mine, nginx: theirs, ...floors })) {
       if (r.non2xx || r.errors) notes.push(`phase 2: ${name} saw ${r.non2xx} non-2xx answers and ${r.errors} socket errors`)
     }
-    const ratio = mine.rps / theirs.rps
+    const ratio = median(pairs.map((p) => p.mine.rps / p.theirs.rps))
+    notes.push(`phase 2: per-pair ratios ${pairs.map((p) => fmt(p.mine.rps / p.theirs.rps, 2)).join(', ')}; Airstrip p99 ${pairs.map((p) => fmt(p.mine.p99Ms, 1)).join(', ')} ms`)
     rows.push({
-      measurement: `2. manifest req/s, ${CONNECTIONS} conns (${loadTool}, ${DURATION} s, ${manifestBytes} B)`,
+      measurement: `2. manifest req/s, ${CONNECTIONS} conns (${loadTool}, ${DURATION} s, ${manifestBytes} B, median of ${MANIFEST_RUNS})`,
       airstrip: fmt(mine.rps, 0),
       baseline: fmt(theirs.rps, 0),
       ratio: `${fmt(ratio, 2)}x`,
@@ -566,7 +600,8 @@ try {
       met: verdict(mine.p99Ms < 20),
     })
     for (const [mode, label] of [['node', 'bare node:https, constant body'], ['fastify', 'fastify route, constant body']] as const) {
-      const r = floors[mode]!
+      const r = floors[mode]
+      if (!r) continue
       rows.push({
         measurement: `   ref: ${label} (req/s; p99 ${fmt(r.p99Ms, 2)} ms)`,
         airstrip: fmt(r.rps, 0),

@@ -29,6 +29,7 @@ import { createSqlUploadIdempotencyStore, type UploadIdempotencyStore } from './
 import { createChannelServices, type ChannelServices } from './channels/channel-services.ts'
 import { loggerOptions, requestId } from './ops/logging.ts'
 import { createOperations, type Operations } from './ops/operations.ts'
+import { registerAnalyticsQueueMetrics } from './ops/analytics-metrics.ts'
 import { registerHttpsLifecycle } from './server/https-lifecycle.ts'
 import { registerRequestMetrics } from './server/request-metrics.ts'
 import type { AcmeManager } from './tls/acme-manager.ts'
@@ -167,6 +168,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   const services: Services = { config, meta, blobs, signer, urls, now, devCaDer, ops, devices, notifications, ipaUrl: createIpaUrlResolver(config, blobs), accounts: createAccountService({ store: createSqlAccountStore(db, { now }), now }), uploadKeys: createSqlUploadIdempotencyStore(db, { now }), ...channelServices }
   registerSecurityHeaders(server, { hsts: config.tls.mode === 'files' || config.tls.mode === 'acme' })
   registerRequestMetrics(server, ops.metrics)
+  registerAnalyticsQueueMetrics(ops.metrics.registry, channelServices.analytics.queueStats)
   registerHttpsLifecycle(server, config, acme)
   server.setErrorHandler(handleError)
   server.setNotFoundHandler(createNotFoundHandler(services))

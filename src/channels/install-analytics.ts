@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { NotificationService } from '../notify/notification-service.ts'
 import type { GrantRecord } from '../store/access.ts'
 import type { AnalyticsRecord, AnalyticsStore, InstallActor } from '../store/analytics.ts'
+import { createWriteBatch, type WriteBatchStats } from '../store/analytics-batch.ts'
 import type { MetaStore } from '../store/meta-store.ts'
 import type { BuildRecord } from '../store/records.ts'
 
@@ -16,7 +17,10 @@ export interface InstallEventData {
 }
 
 export interface InstallAnalytics {
+  /** The store; its counts first write what is queued, so they include every event recorded before the call. */
   readonly store: AnalyticsStore
+  /** The write-behind queue's counters (metrics). */
+  queueStats(): WriteBatchStats
   /** An install page was shown for `build`. */
   pageViewed(build: BuildRecord, grant: GrantRecord | null): void
   /** The installer fetched the manifest: an install started (`install.started`). */
@@ -41,8 +45,10 @@ export interface InstallAnalyticsDeps {
   meta: Pick<MetaStore, 'getBuild' | 'getApp'>
   notifications: Pick<NotificationService, 'appEvent' | 'store'>
   log: { error(object: object, message: string): void }
-  /** How long records wait to be written together (default 250 ms). */
+  /** How long records wait to be written together (default 100 ms). */
   flushMs?: number
+  /** The most records queued while the database is behind (default 20,000; the oldest are dropped beyond). */
+  maxQueued?: number
 }
 
 /** What a queued record becomes once written: a webhook event, if the app has a webhook for it. */
@@ -50,17 +56,16 @@ type Pending = { record: AnalyticsRecord; build: BuildRecord | string; grant: Gr
 
 /**
  * Records install analytics off the request path: a request only queues its record; every
- * `flushMs` the queue is written in one transaction, in order (a download's start before its
- * bytes), so a busy server pays one commit per flush, not one per request, a slow database never
- * slows a download, and a failed write is logged, never sent to the device. `install.started` and
- * `install.completed` are enqueued only for apps with a webhook subscribed to them.
+ * `flushMs` (or once 250 are queued) the queue is written in one transaction, in order (a
+ * download's start before its bytes), so a busy server pays one commit per batch, not one per
+ * request, a slow database never slows a manifest or a download, and a failed write is logged,
+ * never sent to the device. The queue is bounded (src/store/analytics-batch.ts): a database that
+ * stays behind loses the oldest records, counted in the metrics. Reads of the counts and
+ * `settled()` write the queue first; a clean shutdown (app.close) does too, so only a crash loses
+ * records: at most the last `flushMs` of them. `install.started` and `install.completed` are
+ * enqueued only for apps with a webhook subscribed to them.
  */
 export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnalytics {
-  const { store } = deps
-  const flushMs = deps.flushMs ?? 250
-  let pending: Pending[] = []
-  let timer: NodeJS.Timeout | null = null
-  let writing: Promise<void> = Promise.resolve()
   let downloadsInFlight = 0
   let downloadsIdle: Array<() => void> = []
   const downloadEnded = (): void => {
@@ -70,19 +75,26 @@ export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnaly
     downloadsIdle = []
   }
 
-  const flush = (): Promise<void> => {
-    if (timer) clearTimeout(timer)
-    timer = null
-    const batch = pending
-    pending = []
-    if (batch.length > 0) writing = writing.then(() => write(batch)).catch((error: unknown) => deps.log.error({ err: error }, 'install analytics not recorded'))
-    return writing
-  }
-  const queue = (item: Pending): void => {
-    pending.push(item)
-    // Bounded: under a flood, write now rather than hold an ever longer batch.
-    if (pending.length >= 500) void flush()
-    else timer ??= setTimeout(() => void flush(), flushMs).unref()
+  const batches = createWriteBatch<Pending>({
+    write: (batch) => write(batch),
+    flushMs: deps.flushMs ?? 100,
+    ...(deps.maxQueued === undefined ? {} : { maxQueued: deps.maxQueued }),
+    name: 'install analytics',
+    log: deps.log,
+  })
+  const queue = (item: Pending): void => batches.add(item)
+  const flush = (): Promise<void> => batches.flush()
+  // Whoever reads the counts sees every event recorded before the read.
+  const store: AnalyticsStore = {
+    ...deps.store,
+    buildCounts: async (buildId) => {
+      await flush()
+      return deps.store.buildCounts(buildId)
+    },
+    appCounts: async (bundleId) => {
+      await flush()
+      return deps.store.appCounts(bundleId)
+    },
   }
 
   const write = async (batch: Pending[]): Promise<void> => {
@@ -98,7 +110,7 @@ export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnaly
       const record = item.record.type === 'event' ? { ...item.record, actor: actor(build, item.grant) } : item.record
       return [{ ...item, build, record }]
     })
-    const results = await store.recordBatch(ready.map((item) => item.record))
+    const results = await deps.store.recordBatch(ready.map((item) => item.record))
     const subscribed = new Map<string, string[]>()
     for (const [index, item] of ready.entries()) {
       const result = results[index]
@@ -127,6 +139,7 @@ export function createInstallAnalytics(deps: InstallAnalyticsDeps): InstallAnaly
 
   return {
     store,
+    queueStats: () => batches.stats(),
     pageViewed(build, grant) {
       queue({ record: { type: 'event', actor: actor(build, grant), kind: 'page-view' }, build, grant })
     },

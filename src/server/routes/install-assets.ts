@@ -8,6 +8,7 @@ import type { GrantRecord } from '../../store/access.ts'
 import type { BuildRecord } from '../../store/records.ts'
 import { createManifestCache } from '../manifest-cache.ts'
 import { sendBlob } from '../send-blob.ts'
+import { createVerifiedTokens } from '../verified-tokens.ts'
 
 const TokenParams = Type.Object({ token: Type.String({ maxLength: 512 }) })
 const FileParams = Type.Object({ token: Type.String({ maxLength: 512 }), file: Type.String({ maxLength: 300 }) })
@@ -19,8 +20,10 @@ const FileParams = Type.Object({ token: Type.String({ maxLength: 512 }), file: T
 export async function installAssetsRoutes(base: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
 
+  // Links are fetched again and again: a token verified once skips the HMAC after (src/server/verified-tokens.ts).
+  const tokens = createVerifiedTokens(services.signer, services.now)
   const buildFor = async (token: string, purpose: TokenPurpose): Promise<{ build: BuildRecord; grant: GrantRecord | null }> => {
-    const { subject, grant } = services.signer.verify(token, purpose)
+    const { subject, grant } = tokens.verify(token, purpose)
     const build = await services.meta.getBuild(subject)
     if (!build) throw new AirstripError('build-not-found', 'this build has been deleted')
     // Minted under an access grant (src/channels): works only while the grant still opens the build.
@@ -29,7 +32,7 @@ export async function installAssetsRoutes(base: FastifyInstance, { services }: {
 
   const manifests = createManifestCache(services)
   app.get('/m/:token/manifest.plist', { schema: { params: TokenParams } }, async (request, reply) => {
-    const { subject, grant, expiresAt } = services.signer.verify(request.params.token, 'manifest')
+    const { subject, grant, expiresAt } = tokens.verify(request.params.token, 'manifest')
     // Under a grant: checked, and made for that grant (never from the shared cache).
     const granted = grant ? await buildFor(request.params.token, 'manifest') : null
     const body = granted ? services.access.grantManifest(granted.build, grant!, expiresAt) : await manifests.body(subject)

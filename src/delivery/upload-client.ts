@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, stat, type FileHandle } from 'node:fs/promises'
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { basename } from 'node:path'
 import { getCACertificates } from 'node:tls'
 import { AirstripError } from '../errors.ts'
+import { pacedCopy } from '../io/paced-copy.ts'
 import { describeNetworkError, errorCode, interpretResponse, retryAfterToMs, type RawResponse, type UploadResult as ServerAnswer } from './upload-answers.ts'
 
 /** The server's 201 answer; `replayed` when it repeats the answer to an earlier attempt of this upload (`Idempotent-Replayed`). */
@@ -226,19 +226,30 @@ interface ExchangeOptions {
  * One request and its answer. A server may answer before reading the whole body (413): the answer
  * wins, sending stops, and the socket error that usually follows is ignored.
  */
-function exchange(url: URL, options: ExchangeOptions): Promise<ClientResponse> {
+async function exchange(url: URL, options: ExchangeOptions): Promise<ClientResponse> {
+  const file = options.body ? await open(options.body.path, 'r') : null
+  try {
+    return await exchangeWith(url, options, file)
+  } finally {
+    await file?.close()
+  }
+}
+
+function exchangeWith(url: URL, options: ExchangeOptions, file: FileHandle | null): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const request = send(url, { method: options.method, headers: options.headers, agent: false, ...options.tls })
-    const source = options.body ? createReadStream(options.body.path, { highWaterMark: READ_CHUNK }) : null
+    // Stops sending the file: on an answer or a failure (the file is closed only once no read is in flight).
+    const stopSending = new AbortController()
+    let sending: Promise<unknown> = Promise.resolve()
     let answered = false
     let settled = false
     const fail = (error: unknown): void => {
       if (settled || answered) return
       settled = true
-      source?.destroy()
+      stopSending.abort()
       request.destroy()
-      reject(error)
+      void sending.finally(() => reject(error))
     }
     request.setTimeout(options.idleTimeoutMs, () => {
       request.destroy(Object.assign(new Error(`no progress for ${Math.round(options.idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' }))
@@ -247,10 +258,9 @@ function exchange(url: URL, options: ExchangeOptions): Promise<ClientResponse> {
     request.on('response', (response: IncomingMessage) => {
       answered = true
       // Early answer: stop reading the file, the server will not take more.
-      source?.unpipe(request)
-      source?.destroy()
+      stopSending.abort()
       // The status is what counts: a body cut short by the connection closing is used as it is.
-      void readCapped(response).then(({ body, cutShort }) => {
+      void Promise.all([readCapped(response), sending.catch(() => undefined)]).then(([{ body, cutShort }]) => {
         settled = true
         request.destroy()
         resolve({
@@ -263,19 +273,15 @@ function exchange(url: URL, options: ExchangeOptions): Promise<ClientResponse> {
         })
       })
     })
-    if (!source || !options.body) {
+    if (!file || !options.body) {
       request.end()
       return
     }
     const body = options.body
-    source.on('error', fail)
-    let sent = 0
-    source.on('data', (chunk) => {
-      sent += chunk.length
-      body.progress(sent)
-    })
+    const reader = { read: async (into: Uint8Array, position: number) => (await file.read(into, 0, into.length, position)).bytesRead }
     body.started()
-    source.pipe(request)
+    sending = pacedCopy(reader, request, 0, body.size - 1, { bufferSize: READ_CHUNK, signal: stopSending.signal, onWritten: (sent) => body.progress(sent) })
+    sending.catch(fail)
   })
 }
 

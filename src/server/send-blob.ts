@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AirstripError } from '../errors.ts'
+import { pacedCopy } from '../io/paced-copy.ts'
 import type { BlobReader, BlobStore } from '../store/blob-store.ts'
 
 /**
@@ -37,7 +38,7 @@ export interface BlobResponse {
  * Content-Length and no Content-Encoding, `Accept-Ranges: bytes` with correct 206/416 answers (the
  * installer resumes interrupted downloads), a strong ETag (the content hash) and Last-Modified,
  * conditional requests, and HEAD without a body. The body is written straight to the socket from
- * two reused buffers (see `writeBody`); nothing is buffered and nothing is allocated per chunk.
+ * two reused buffers (see `pacedCopy`); nothing is buffered and nothing is allocated per chunk.
  */
 export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blob: BlobResponse, blobs: BlobStore): Promise<FastifyReply> {
   const etag = `"${blob.sha256}"`
@@ -82,89 +83,15 @@ export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blo
   return reply
 }
 
-/**
- * Writes bytes `start`…`end` (inclusive) of `reader` to `response` through two buffers: the next
- * chunk is read into one while the other is being written. One write at a time, and the next only
- * after the write callback: a slow client holds at most one chunk in the TLS layer beyond the
- * kernel's socket buffer (backpressure), and a buffer is never refilled while the socket may still
- * read it. Resolves with the number of bytes the socket took, once all is written or the client
- * has gone (never with a read in flight, so the caller may close the reader); rejects on a read
- * error.
- *
- * Callbacks rather than an async loop: per chunk this allocates one read promise and nothing else,
- * which keeps 200 concurrent downloads' garbage (and so the heap) small.
- */
-function writeBody(reader: BlobReader, response: ServerResponse, start: number, end: number): Promise<number> {
+/** Writes bytes `start`…`end` of `reader` to `response` (see `pacedCopy`), with buffers from the download budget. */
+async function writeBody(reader: BlobReader, response: ServerResponse, start: number, end: number): Promise<number> {
   const bufferSize = bufferSizeFor(end - start + 1)
-  const buffers = [Buffer.allocUnsafeSlow(bufferSize), Buffer.allocUnsafeSlow(bufferSize)] as const
   bufferBytesInUse += 2 * bufferSize
-  return new Promise<number>((resolve, reject) => {
-    let position = start
-    /** Bytes whose write completed, and the size of the write in flight. */
-    let sent = 0
-    let inFlight = 0
-    let turn: 0 | 1 = 0
-    let reading = false
-    let writing = false
-    /** A chunk read and waiting for the write in flight to finish. */
-    let ready: Buffer | null = null
-    let outcome: { error: unknown } | null = null
-
-    const settle = (error?: unknown): void => {
-      outcome ??= { error }
-      if (reading) return // resolved from onRead: the reader must not be closed under a read
-      response.off('close', onClose)
-      if (outcome.error === undefined) resolve(sent)
-      else reject(outcome.error)
-    }
-    const onClose = (): void => settle()
-    const onWritten = (error?: Error | null): void => {
-      writing = false
-      if (!error) sent += inFlight
-      if (error) settle() // the client went away
-      else pump()
-    }
-    const onRead = (read: number): void => {
-      reading = false
-      if (outcome) return settle()
-      if (read === 0) return settle(new Error(`blob ended at byte ${position}, before byte ${end}`))
-      const buffer = buffers[turn]
-      ready = read === buffer.length ? buffer : buffer.subarray(0, read)
-      position += read
-      turn = turn === 0 ? 1 : 0
-      pump()
-    }
-    const onReadError = (error: unknown): void => {
-      reading = false
-      settle(outcome ? undefined : error)
-    }
-    const pump = (): void => {
-      if (outcome) return
-      if (ready && !writing) {
-        writing = true
-        const chunk = ready
-        ready = null
-        inFlight = chunk.length
-        response.write(chunk, onWritten)
-      }
-      if (!ready && !reading && position <= end) {
-        // The buffer read into now is the one written before `ready`'s: its write has completed.
-        reading = true
-        const buffer = buffers[turn]
-        const want = Math.min(bufferSize, end - position + 1)
-        reader.read(want === bufferSize ? buffer : buffer.subarray(0, want), position).then(onRead, onReadError)
-      } else if (!ready && !reading && !writing) {
-        response.end()
-        settle()
-      }
-    }
-
-    response.once('close', onClose)
-    if (response.destroyed) settle()
-    else pump()
-  }).finally(() => {
+  try {
+    return await pacedCopy(reader, response, start, end, { bufferSize })
+  } finally {
     bufferBytesInUse -= 2 * bufferSize
-  })
+  }
 }
 
 function notModified(request: FastifyRequest, etag: string, lastModified: Date): boolean {

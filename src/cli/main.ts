@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config.ts'
+import { isId } from '../store/new-id.ts'
 import { registerInspect } from './inspect.ts'
 import { registerServe } from './serve.ts'
 import { registerToken } from './token.ts'
@@ -52,7 +53,14 @@ export async function main(
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 64
+    if (error instanceof CommanderError) {
+      // Ids made before newId() avoided a leading '-' still exist; commander reads them as options.
+      const option = /unknown option '(-[^']*)'/.exec(error.message)?.[1]
+      if (error.code === 'commander.unknownOption' && option && isId(option)) {
+        output.stderr.write(`airstrip: ${option} looks like an id: put ids that start with '-' after '--', e.g. airstrip … -- ${option}\n`)
+      }
+      return error.exitCode === 0 ? 0 : 64
+    }
     output.stderr.write(`airstrip: ${describeError(error)}\n`)
     return error instanceof ConfigError ? 64 : exitCodeFor(error)
   }

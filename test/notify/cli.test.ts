@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { openDatabase } from '../../src/store/database.ts'
+import { isId, newId } from '../../src/store/new-id.ts'
 import { runCli, type CliRun } from '../support/cli.ts'
 import { tempDir } from '../support/fixtures.ts'
 
@@ -77,4 +78,30 @@ test('webhooks: the secret is printed once and stored only encrypted, with the k
 
   assert.equal((await cli('webhooks', 'remove', rows[0]!.id)).code, 0)
   assert.equal((await cli('webhooks', 'remove', rows[0]!.id)).code, 2)
+})
+
+test('an id that starts with "-" (made before ids avoided it) is removed after "--"; without it, a hint', async (t) => {
+  const dataDir = tempDir(t)
+  const cli = cliIn(dataDir)
+  assert.equal((await cli('webhooks', 'add', '--app', 'com.example.app', '--url', 'https://x.example/hook')).code, 0)
+  const db = await openDatabase(join(dataDir, 'airstrip.db'))
+  const legacyId = '-legacyIdMadeIn2025abc'
+  assert.ok(isId(legacyId))
+  await db.updateTable('webhooks').set({ id: legacyId }).execute()
+  await db.destroy()
+
+  const bare = await cli('webhooks', 'remove', legacyId)
+  assert.equal(bare.code, 64)
+  assert.match(bare.stderr, /-legacyIdMadeIn2025abc looks like an id: put ids that start with '-' after '--'/)
+  const separated = await runCli(['webhooks', 'remove', '--data-dir', dataDir, '--', legacyId])
+  assert.equal(separated.code, 0, separated.stderr)
+  assert.equal(JSON.parse((await cli('webhooks', 'list', '--json')).stdout).length, 0)
+})
+
+test('new ids never start with "-" (one in 64 did, and command lines took them for options)', () => {
+  const ids = Array.from({ length: 20_000 }, () => newId())
+  assert.ok(ids.every(isId))
+  assert.equal(ids.filter((id) => id.startsWith('-')).length, 0)
+  // Still drawn from the whole alphabet after the first character.
+  assert.ok(ids.some((id) => id.slice(1).includes('-')) && ids.some((id) => id.includes('_')))
 })

@@ -9,11 +9,15 @@
  *
  * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin] [--memory-log 1000]
  */
+import module from 'node:module'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createApp } from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
-import { freePort } from '../test/support/server.ts'
+
+// As bin/airstrip.js does (what `npm start` runs): the compile cache, enabled before the sources load.
+module.enableCompileCache?.()
+const { createApp } = await import('../src/app.ts')
+const { loadConfig } = await import('../src/config.ts')
+const { freeLoopbackPorts } = await import('../test/support/ports.ts')
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +31,7 @@ const { values } = parseArgs({
 if (!values['data-dir']) throw new Error('--data-dir is required')
 
 
-const port = Number(values.port) || (await freePort())
+const port = Number(values.port) || (await freeLoopbackPorts(1))[0]!
 const config = loadConfig({
   host: '127.0.0.1',
   port: String(port),

@@ -24,9 +24,9 @@
  * them). --profile runs Airstrip with --cpu-prof into bench/.work/serve-profiles/; summarise a
  * profile with `node bench/serve-profile.ts <file>`.
  *
- * --server-node-options=<flags> passes Node flags to the Airstrip process only (e.g.
- * --server-node-options=--max-semi-space-size=2, to see what V8's young-generation sizing costs in
- * RSS); the default measures what `npm start` runs.
+ * --server-node-options=<flags> passes Node flags to the Airstrip process only; the default is
+ * what `npm start` passes (--max-semi-space-size=2), and `--server-node-options=` (empty) measures
+ * V8's default young-generation sizing. The server enables the compile cache, as bin/airstrip.js does.
  *
  * --only manifest runs phase 2 alone (same as --phases 2) with a 100 MiB .ipa behind the manifest.
  * Phase 2 alternates Airstrip and nginx --manifest-runs times (default 3) and reports the medians
@@ -75,7 +75,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'wait-idle': { type: 'string', default: '0' },
-    'server-node-options': { type: 'string', default: '' },
+    // What `npm start` passes (package.json); --server-node-options= (empty) measures Node's defaults.
+    'server-node-options': { type: 'string', default: '--max-semi-space-size=2' },
     only: { type: 'string' },
     'manifest-runs': { type: 'string', default: '3' },
     'no-floors': { type: 'boolean', default: false },

@@ -7,6 +7,8 @@
  * personal links handed to testers, must survive that.
  */
 
+import type { Generated } from 'kysely'
+
 export interface ChannelsTable {
   bundle_id: string
   name: string
@@ -55,6 +57,8 @@ export interface InstallEventsTable {
   /** 'page-view', 'manifest', 'download-started' or 'download-completed'. */
   kind: string
   created_at: string
+  /** How many alike events this row stands for (one write batch's; migration 0010). */
+  count: Generated<number>
 }
 
 export interface DownloadSessionsTable {

@@ -92,7 +92,7 @@ export function createSqlAnalyticsStore(db: Kysely<Database>, options: Partial<S
   const grouped = async (where: { column: 'build_id' | 'bundle_id'; value: string }, by: 'build_id' | 'tester_id') => {
     const rows = await db
       .selectFrom('install_events')
-      .select([by, 'kind', (eb) => eb.fn.countAll().as('n')])
+      .select([by, 'kind', (eb) => eb.fn.sum<number | string>('count').as('n')])
       .where(where.column, '=', where.value)
       .groupBy([by, 'kind'])
       .execute()
@@ -160,32 +160,49 @@ export function createSqlAnalyticsStore(db: Kysely<Database>, options: Partial<S
   const insertText = (size: number): string => {
     let text = insertTexts.get(size)
     if (text === undefined) {
-      const sample = Object.fromEntries(EVENT_COLUMNS.map((column) => [column, column])) as Record<(typeof EVENT_COLUMNS)[number], string>
+      // Any values: only the columns and their order (EVENT_COLUMNS') make the SQL text.
+      const sample = Object.fromEntries(EVENT_COLUMNS.map((column) => [column, column === 'count' ? 1 : column])) as Record<Exclude<(typeof EVENT_COLUMNS)[number], 'count'>, string> & { count: number }
       text = db.insertInto('install_events').values(Array.from({ length: size }, () => sample)).compile().sql
       insertTexts.set(size, text)
     }
     return text
   }
 
-  // Runs of events go in as multi-row INSERTs: one statement per up to 64 rows instead of one per row.
+  // A run of events is written as one row per distinct (actor, kind) with its count, as multi-row
+  // INSERTs of up to 64 rows: a burst of manifest fetches for one build (a link posted to a team
+  // chat, a load test) costs one row per batch, not one per request. Each event still gets its own
+  // id (webhooks are keyed by it): its row's id, then `.1`, `.2`, … for the others the row counts.
   const recordEvents = async (trx: Db, events: Array<{ actor: InstallActor; kind: InstallEventKind }>): Promise<string[]> => {
+    const rows = new Map<string, { actor: InstallActor; kind: InstallEventKind; count: number }>()
+    const rowOfEvent: Array<{ key: string; index: number }> = []
+    for (const { actor, kind } of events) {
+      const key = `${kind}\n${actor.buildId}\n${actor.bundleId}\n${actor.testerId ?? ''}\n${actor.grantId ?? ''}`
+      const row = rows.get(key)
+      if (row) rowOfEvent.push({ key, index: row.count++ })
+      else {
+        rows.set(key, { actor, kind, count: 1 })
+        rowOfEvent.push({ key, index: 0 })
+      }
+    }
     const now = ctx.now()
-    const ids = eventIds(events.length, now)
+    const ids = eventIds(rows.size, now)
+    const idOfRow = new Map([...rows.keys()].map((key, index) => [key, ids[index]!]))
     const createdAt = now.toISOString()
+    const distinct = [...rows.values()]
     let offset = 0
-    for (const size of insertChunks(events.length)) {
+    for (const size of insertChunks(distinct.length)) {
       // Row by row, in EVENT_COLUMNS order: the order of the compiled INSERT's parameters.
-      const parameters: Array<string | null> = []
+      const parameters: Array<string | number | null> = []
       for (let index = offset; index < offset + size; index++) {
-        const { actor, kind } = events[index]!
-        parameters.push(ids[index]!, actor.buildId, actor.bundleId, actor.testerId, actor.grantId, kind, createdAt)
+        const { actor, kind, count } = distinct[index]!
+        parameters.push(ids[index]!, actor.buildId, actor.bundleId, actor.testerId, actor.grantId, kind, createdAt, count)
       }
       await trx.executeQuery(CompiledQuery.raw(insertText(size), parameters))
       offset += size
       // node:sqlite blocks the event loop while it works: let requests through between statements.
-      if (offset < events.length) await setImmediate()
+      if (offset < distinct.length) await setImmediate()
     }
-    return ids
+    return rowOfEvent.map(({ key, index }) => (index === 0 ? idOfRow.get(key)! : `${idOfRow.get(key)!}.${index}`))
   }
 
   // SQLite: analytics commit without waiting for the disk (synchronous=NORMAL for this transaction
@@ -248,9 +265,9 @@ export function createSqlAnalyticsStore(db: Kysely<Database>, options: Partial<S
 }
 
 /** The columns of an install event, in the order `recordEvents` passes their values. */
-const EVENT_COLUMNS = ['id', 'build_id', 'bundle_id', 'tester_id', 'grant_id', 'kind', 'created_at'] as const
+const EVENT_COLUMNS = ['id', 'build_id', 'bundle_id', 'tester_id', 'grant_id', 'kind', 'created_at', 'count'] as const
 
-/** The most rows one INSERT carries (7 parameters each: far below SQLite's and PostgreSQL's limits). */
+/** The most rows one INSERT carries (8 parameters each: far below SQLite's and PostgreSQL's limits). */
 const MAX_INSERT_ROWS = 64
 
 /**

@@ -17,6 +17,7 @@ import type { TlsTables } from './tls-tables.ts'
 import { uploadIdempotency } from './migrations/2026-11-26-0008-upload-idempotency.ts'
 import type { UploadIdempotencyTables } from './upload-idempotency.ts'
 import { passwordAttempts } from './migrations/2026-11-26-0009-password-attempts.ts'
+import { installEventCounts } from './migrations/2026-11-26-0010-install-event-counts.ts'
 import type { PasswordAttemptTables } from './password-attempts.ts'
 import { markPostgres } from './blob-references-lock.ts'
 import { isPostgresUrl } from './database-url.ts'
@@ -95,6 +96,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-26-0007-tls-state': tlsState,
   '2026-11-26-0008-upload-idempotency': uploadIdempotency,
   '2026-11-26-0009-password-attempts': passwordAttempts,
+  '2026-11-26-0010-install-event-counts': installEventCounts,
 }
 
 /**

@@ -1,7 +1,8 @@
 // Install analytics are queued off the request path (src/store/analytics-batch.ts) — seen here
 // through the real server over HTTPS: counts read right after a manifest fetch include it, a failed
 // write leaves the server serving and is counted in the metrics, and a graceful shutdown writes
-// what is still queued.
+// what is still queued; alike fetches of one batch share a counted row yet each is its own
+// install.started webhook event.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -11,10 +12,11 @@ import { openDatabase } from '../../src/store/database.ts'
 import { api } from '../support/api.ts'
 import { tempDir } from '../support/fixtures.ts'
 import { buildIpa } from '../support/ipa-builder.ts'
+import { startHttpPeer, waitFor } from '../support/notify-peers.ts'
 import { startServer, type TestServer } from '../support/server.ts'
 
-async function serverWithBuild(t: Parameters<typeof startServer>[0]): Promise<{ server: TestServer; build: { id: string; manifestUrl: string } }> {
-  const server = await startServer(t)
+async function serverWithBuild(t: Parameters<typeof startServer>[0], options: Parameters<typeof startServer>[1] = {}): Promise<{ server: TestServer; build: { id: string; manifestUrl: string } }> {
+  const server = await startServer(t, options)
   const path = join(tempDir(t), 'queue.ipa')
   await buildIpa(path, { info: { CFBundleIdentifier: 'com.example.queue' } })
   const upload = await server.upload(path)
@@ -84,6 +86,34 @@ test('a graceful shutdown writes what is still queued', async (t) => {
 
   const db = await openDatabase(join(server.dataDir, 'airstrip.db'))
   t.after(() => db.destroy())
-  const rows = await db.selectFrom('install_events').select('kind').where('build_id', '=', build.id).execute()
-  assert.deepEqual(rows.map((row) => row.kind), Array(7).fill('manifest'))
+  const rows = await db.selectFrom('install_events').select(['kind', 'count']).where('build_id', '=', build.id).execute()
+  assert.deepEqual([...new Set(rows.map((row) => row.kind))], ['manifest'])
+  assert.equal(rows.reduce((sum, row) => sum + Number(row.count), 0), 7, 'every fetch counted, alike ones in one row')
+  assert.ok(rows.length <= 2, `alike fetches of one batch share a row (${rows.length} rows)`)
+})
+
+test('a burst of fetches of one build is one counted row per batch, and still one install.started webhook event each', async (t) => {
+  const receiver = await startHttpPeer(t)
+  const { server, build } = await serverWithBuild(t, { webhookAllowPrivateNetworks: true })
+  const call = api(server)
+  assert.equal((await call('POST', '/api/v1/apps/com.example.queue/webhooks', { url: `${receiver.url}/installs`, events: ['install.started'] })).status, 201)
+  const fetches = await Promise.all(Array.from({ length: 40 }, () => server.request(build.manifestUrl)))
+  assert.ok(fetches.every((response) => response.status === 200))
+  const { analytics } = server.app.services
+  await analytics.settled()
+  assert.equal((await analytics.store.buildCounts(build.id)).totals.manifestFetches, 40)
+
+  const db = await openDatabase(join(server.dataDir, 'airstrip.db'))
+  t.after(() => db.destroy())
+  const rows = await db.selectFrom('install_events').select(['id', 'count']).where('build_id', '=', build.id).where('kind', '=', 'manifest').execute()
+  assert.equal(rows.reduce((sum, row) => sum + Number(row.count), 0), 40)
+  assert.ok(rows.length < 40, `alike fetches shared rows (${rows.length} rows for 40 fetches)`)
+
+  const started = await waitFor(() => {
+    const bodies = receiver.requests.filter((r) => r.url === '/installs').map((r) => JSON.parse(r.body.toString()) as { id: string; type: string })
+    return bodies.length >= 40 && bodies
+  }, '40 install.started deliveries')
+  assert.equal(started.length, 40)
+  assert.ok(started.every((body) => body.type === 'install.started'))
+  assert.equal(new Set(started.map((body) => body.id)).size, 40, 'each fetch is its own event')
 })

@@ -139,7 +139,7 @@ describe('insertChunks', () => {
 
 for (const adapter of ADAPTERS) {
   describe(`analytics store batches (${adapter.name})`, () => {
-    it('writes runs of events as multi-row INSERTs, every column in its place, in order around downloads', async (t) => {
+    it('writes runs of events as multi-row INSERTs, alike events as one counted row, every column in its place, in order around downloads', async (t) => {
       const clock = manualClock()
       const { db } = await adapter.open(t, { now: clock.now })
       const store = createSqlAnalyticsStore(db, { now: clock.now })
@@ -155,27 +155,37 @@ for (const adapter of ADAPTERS) {
       assert.equal(results.length, records.length)
       const ids = results.filter((result): result is string => typeof result === 'string')
       assert.equal(ids.length, 220)
-      assert.ok(ids.every(isId), 'ids have the shape of every other id')
-      assert.equal(new Set(ids).size, 220)
+      assert.equal(new Set(ids).size, 220, 'every event has its own id')
+      const rowIdOf = (id: string): string => id.replace(/\.\d+$/, '')
+      assert.ok(ids.every((id) => isId(rowIdOf(id))), 'row ids have the shape of every other id')
       assert.deepEqual(results[150], { started: true, completed: false, coveredBytes: 0 })
       assert.deepEqual(results[221], { started: false, completed: true, coveredBytes: 100 })
 
+      // Alike events (same actor and kind) of one run share a row; the download splits the runs.
+      const key = (i: number): string => JSON.stringify([tester(i), kinds[i % 2]])
+      const distinct = (from: number, to: number): number => new Set(Array.from({ length: to - from }, (_, k) => key(from + k))).size
       const rows = await db.selectFrom('install_events').selectAll().execute()
-      assert.equal(rows.length, 222, '220 events + download-started + download-completed')
+      assert.equal(rows.length, distinct(0, 150) + distinct(150, 220) + 2, 'one row per alike run + download-started + download-completed')
+      assert.ok(rows.length < 150, `alike events were combined (${rows.length} rows)`)
       const byId = new Map(rows.map((row) => [row.id, row]))
+      const seen = new Map<string, number>()
       for (const [i, id] of ids.entries()) {
         const expected = tester(i)
-        const row = byId.get(id)!
+        const row = byId.get(rowIdOf(id))!
         assert.deepEqual(
           [row.build_id, row.bundle_id, row.tester_id, row.grant_id, row.kind, row.created_at],
           [expected.buildId, expected.bundleId, expected.testerId, expected.grantId, kinds[i % 2], clock.now().toISOString()],
           `event ${i}`,
         )
+        seen.set(row.id, (seen.get(row.id) ?? 0) + 1)
       }
-      assert.deepEqual(rows.filter((row) => row.kind.startsWith('download')).map((row) => row.kind).sort(), ['download-completed', 'download-started'])
+      for (const [rowId, events] of seen) assert.equal(Number(byId.get(rowId)!.count), events, `row ${rowId} counts its events`)
+      assert.deepEqual(rows.filter((row) => row.kind.startsWith('download')).map((row) => [row.kind, Number(row.count)]).sort(), [['download-completed', 1], ['download-started', 1]])
       const ofBuild1 = records.filter((record) => record.type === 'event' && record.actor.buildId === 'build-1')
       const count = (kind: string): number => ofBuild1.filter((record) => record.type === 'event' && record.kind === kind).length
       assert.deepEqual((await store.buildCounts('build-1')).totals, { pageViews: count('page-view'), manifestFetches: count('manifest'), downloadsStarted: 1, downloadsCompleted: 1 })
+      const ofApp0 = records.filter((record) => record.type === 'event' && record.actor.bundleId === 'com.example.b0')
+      assert.equal((await store.appCounts('com.example.b0')).totals.manifestFetches, ofApp0.filter((record) => record.type === 'event' && record.kind === 'manifest').length)
     })
 
     if (adapter.name === 'sqlite') {

@@ -98,12 +98,27 @@ export function createMetrics(sources: MetricsSources): AirstripMetrics {
     },
   })
 
+  // Every request lands here: prom-client hashes a label object on each call, so the series of a
+  // (method, route, status) are looked up once and kept. Routes are patterns and methods the few
+  // Node accepts: the map stays as small as the series themselves.
+  const series = new Map<string, { requests: Counter.Internal; latency: Histogram.Internal<string>; aborted: Counter.Internal }>()
+  const seriesOf = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`
+    let found = series.get(key)
+    if (!found) {
+      found = { requests: requests.labels(method, route, String(status)), latency: latency.labels(method, route), aborted: aborted.labels(method, route) }
+      series.set(key, found)
+    }
+    return found
+  }
+
   return {
     registry,
     observeRequest(labels, seconds, wasAborted) {
-      requests.inc({ method: labels.method, route: labels.route, status: String(labels.status) })
-      latency.observe({ method: labels.method, route: labels.route }, seconds)
-      if (wasAborted) aborted.inc({ method: labels.method, route: labels.route })
+      const { requests, latency, aborted } = seriesOf(labels.method, labels.route, labels.status)
+      requests.inc()
+      latency.observe(seconds)
+      if (wasAborted) aborted.inc()
     },
     addUploadBytes: (bytes) => uploadBytes.inc(bytes),
     installStarted: () => installsStarted.inc(),

@@ -14,7 +14,8 @@ const UPLOAD_ROUTE = '/api/v1/builds'
  * Registered on the root instance so it sees every route.
  */
 export function registerRequestMetrics(app: FastifyInstance, metrics: AirstripMetrics): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Synchronous (no promise per request): this runs before every answer, manifests included.
+  app.addHook('onRequest', (request, reply, done) => {
     const started = process.hrtime.bigint()
     const socket = request.raw.socket
     const bytesAtStart = socket.bytesRead
@@ -28,6 +29,7 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: AirstripMe
       if (route === MANIFEST_ROUTE && reply.statusCode === 200) metrics.installStarted()
       if (route === IPA_ROUTE && servedLastByte(reply)) metrics.installCompleted()
     })
+    done()
   })
 }
 

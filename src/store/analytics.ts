@@ -160,7 +160,7 @@ export function createSqlAnalyticsStore(db: Kysely<Database>, options: Partial<S
   const insertText = (size: number): string => {
     let text = insertTexts.get(size)
     if (text === undefined) {
-      // Any values: only the columns and their order (EVENT_COLUMNS') make the SQL text.
+      // Any values: only the columns and their order (EVENT_COLUMNS) make the SQL text.
       const sample = Object.fromEntries(EVENT_COLUMNS.map((column) => [column, column === 'count' ? 1 : column])) as Record<Exclude<(typeof EVENT_COLUMNS)[number], 'count'>, string> & { count: number }
       text = db.insertInto('install_events').values(Array.from({ length: size }, () => sample)).compile().sql
       insertTexts.set(size, text)
@@ -173,36 +173,34 @@ export function createSqlAnalyticsStore(db: Kysely<Database>, options: Partial<S
   // chat, a load test) costs one row per batch, not one per request. Each event still gets its own
   // id (webhooks are keyed by it): its row's id, then `.1`, `.2`, … for the others the row counts.
   const recordEvents = async (trx: Db, events: Array<{ actor: InstallActor; kind: InstallEventKind }>): Promise<string[]> => {
-    const rows = new Map<string, { actor: InstallActor; kind: InstallEventKind; count: number }>()
-    const rowOfEvent: Array<{ key: string; index: number }> = []
+    type Row = { actor: InstallActor; kind: InstallEventKind; count: number; id: string }
+    const rows = new Map<string, Row>()
+    const eventRows: Array<{ row: Row; index: number }> = []
     for (const { actor, kind } of events) {
       const key = `${kind}\n${actor.buildId}\n${actor.bundleId}\n${actor.testerId ?? ''}\n${actor.grantId ?? ''}`
-      const row = rows.get(key)
-      if (row) rowOfEvent.push({ key, index: row.count++ })
-      else {
-        rows.set(key, { actor, kind, count: 1 })
-        rowOfEvent.push({ key, index: 0 })
-      }
+      let row = rows.get(key)
+      if (!row) rows.set(key, (row = { actor, kind, count: 0, id: '' }))
+      eventRows.push({ row, index: row.count++ })
     }
     const now = ctx.now()
-    const ids = eventIds(rows.size, now)
-    const idOfRow = new Map([...rows.keys()].map((key, index) => [key, ids[index]!]))
-    const createdAt = now.toISOString()
     const distinct = [...rows.values()]
+    const ids = eventIds(distinct.length, now)
+    for (const [index, row] of distinct.entries()) row.id = ids[index]!
+    const createdAt = now.toISOString()
     let offset = 0
     for (const size of insertChunks(distinct.length)) {
       // Row by row, in EVENT_COLUMNS order: the order of the compiled INSERT's parameters.
       const parameters: Array<string | number | null> = []
       for (let index = offset; index < offset + size; index++) {
-        const { actor, kind, count } = distinct[index]!
-        parameters.push(ids[index]!, actor.buildId, actor.bundleId, actor.testerId, actor.grantId, kind, createdAt, count)
+        const { id, actor, kind, count } = distinct[index]!
+        parameters.push(id, actor.buildId, actor.bundleId, actor.testerId, actor.grantId, kind, createdAt, count)
       }
       await trx.executeQuery(CompiledQuery.raw(insertText(size), parameters))
       offset += size
       // node:sqlite blocks the event loop while it works: let requests through between statements.
       if (offset < distinct.length) await setImmediate()
     }
-    return rowOfEvent.map(({ key, index }) => (index === 0 ? idOfRow.get(key)! : `${idOfRow.get(key)!}.${index}`))
+    return eventRows.map(({ row, index }) => (index === 0 ? row.id : `${row.id}.${index}`))
   }
 
   // SQLite: analytics commit without waiting for the disk (synchronous=NORMAL for this transaction

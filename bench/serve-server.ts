@@ -7,7 +7,10 @@
  *
  * --memory-log <ms> prints process.memoryUsage() (MiB) to stderr at that interval, to see where RSS goes.
  *
- * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin] [--memory-log 1000]
+ * Started through bench/compile-cached.mjs (as bench/serve.ts does) it runs like `npm start`: with
+ * Node's compile cache and without the type stripper once the cache is warm.
+ *
+ * Usage: node [--cpu-prof --cpu-prof-dir <dir>] bench/compile-cached.mjs bench/serve-server.ts --data-dir <dir> [--port 0] [--log-level warn] [--exit-with-stdin] [--memory-log 1000]
  */
 import module from 'node:module'
 import { join } from 'node:path'

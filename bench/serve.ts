@@ -26,7 +26,9 @@
  *
  * --server-node-options=<flags> passes Node flags to the Airstrip process only; the default is
  * what `npm start` passes (--max-semi-space-size=2), and `--server-node-options=` (empty) measures
- * V8's default young-generation sizing. The server enables the compile cache, as bin/airstrip.js does.
+ * V8's default young-generation sizing. The server starts through bench/compile-cached.mjs, with
+ * Node's compile cache on before any TypeScript loads, as bin/airstrip.js starts it: a .ts entry
+ * started directly loads Node's type stripper for good (+15 MiB RSS that `npm start` never has).
  *
  * --only manifest runs phase 2 alone (same as --phases 2) with a 100 MiB .ipa behind the manifest.
  * Phase 2 alternates Airstrip and nginx --manifest-runs times (default 3) and reports the medians
@@ -54,6 +56,8 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '..')
 const CLIENT = join(HERE, 'serve-client.ts')
 const FLOOR = join(HERE, 'serve-floor.ts')
+// TypeScript entry points start through it, with the compile cache, as bin/airstrip.js starts Airstrip.
+const COMPILE_CACHED = join(HERE, 'compile-cached.mjs')
 const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js')
 const MiB = 1024 * 1024
 
@@ -248,12 +252,12 @@ async function startJsonChild<T extends { url: string }>(label: string, argv: st
 /** Starts the launcher; pass the previous port on a restart so signed URLs (which name it) stay valid. */
 function startAirstrip(dataDir: string, port = 0): Promise<Airstrip> {
   const nodeFlags = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...args['server-node-options'].split(' ').filter(Boolean)]
-  return startJsonChild<Airstrip>('airstrip', [...nodeFlags, SERVER, '--data-dir', dataDir, '--port', String(port), '--log-level', args['log-level'], '--exit-with-stdin'])
+  return startJsonChild<Airstrip>('airstrip', [...nodeFlags, COMPILE_CACHED, SERVER, '--data-dir', dataDir, '--port', String(port), '--log-level', args['log-level'], '--exit-with-stdin'])
 }
 
 /** A reference server (bench/serve-floor.ts): plain node:https or fastify, same certificate, no Airstrip. */
 function startFloor(mode: 'node' | 'fastify', airstrip: Airstrip, manifest: string, ipa: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  return startJsonChild(`floor-${mode}`, [FLOOR, '--mode', mode, '--cert', airstrip.certPath, '--key', airstrip.keyPath, '--manifest', manifest, '--ipa', ipa])
+  return startJsonChild(`floor-${mode}`, [COMPILE_CACHED, FLOOR, '--mode', mode, '--cert', airstrip.certPath, '--key', airstrip.keyPath, '--manifest', manifest, '--ipa', ipa])
 }
 
 interface Nginx {

@@ -35,7 +35,7 @@ for (const tool of ['/usr/bin/time', 'curl']) {
 const ipa = await ensureIpa(defaultParams(parseSize(args.size)), (line) => console.log(line))
 const small = await ensureIpa(defaultParams(100 * MiB), (line) => console.log(line))
 const dataDir = mkdtempSync(join(WORK_DIR, 'upload-run-'))
-const server = spawn(process.execPath, [join(HERE, 'serve-server.ts'), '--data-dir', dataDir, '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] })
+const server = spawn(process.execPath, [join(HERE, 'compile-cached.mjs'), join(HERE, 'serve-server.ts'), '--data-dir', dataDir, '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] })
 const ready = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve))) as { url: string; token: string }
 const ca = join(dataDir, 'certs/dev-ca.crt')
 if (!existsSync(ca)) throw new Error(`no dev CA at ${ca}`)

@@ -32,6 +32,7 @@ import { createOperations, type Operations } from './ops/operations.ts'
 import { registerAnalyticsQueueMetrics } from './ops/analytics-metrics.ts'
 import { registerHttpsLifecycle } from './server/https-lifecycle.ts'
 import { registerRequestMetrics } from './server/request-metrics.ts'
+import { lazySchemaCompilers } from './server/lazy-schema-compilers.ts'
 import type { AcmeManager } from './tls/acme-manager.ts'
 import { fixedTlsState } from './tls/tls-state.ts'
 import type { TlsOptions } from 'node:tls'
@@ -82,6 +83,8 @@ export interface AppOptions {
 export interface App {
   server: FastifyInstance
   services: Services
+  /** Compiles every route's schemas not compiled yet, returning how many; they otherwise compile on a route's first request (tests call this). */
+  compileSchemas(): number
   close(): Promise<void>
 }
 
@@ -122,6 +125,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     https = acme.tls.serverOptions
   }
 
+  const schemaCompilers = lazySchemaCompilers()
   const server = Fastify({
     // https.Server takes http.Server's timing options: check header deadlines every few seconds, not every 30.
     ...(https ? { https: { ...https, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS } } : {}),
@@ -139,6 +143,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    schemaController: { compilersFactory: schemaCompilers.compilersFactory },
   }) as unknown as FastifyInstance
   // Node's own header deadline is about a minute and a half with requestTimeout off: a client trickling
   // headers (slowloris) would hold a socket that long. Headers of real clients arrive in milliseconds.
@@ -180,6 +185,7 @@ export async function createApp(config: Readonly<Config>, options: AppOptions = 
   return {
     server,
     services,
+    compileSchemas: schemaCompilers.compileAll,
     async close() {
       await server.close()
       await retention.stop()

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { open, stat, type FileHandle } from 'node:fs/promises'
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
+import { http } from '../io/node-http.ts'
 import { request as httpsRequest } from 'node:https'
 import { basename } from 'node:path'
 import { getCACertificates } from 'node:tls'
@@ -237,7 +238,7 @@ async function exchange(url: URL, options: ExchangeOptions): Promise<ClientRespo
 
 function exchangeWith(url: URL, options: ExchangeOptions, file: FileHandle | null): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const send = url.protocol === 'https:' ? httpsRequest : http.request
     const request = send(url, { method: options.method, headers: options.headers, agent: false, ...options.tls })
     // Stops sending the file: on an answer or a failure (the file is closed only once no read is in flight).
     const stopSending = new AbortController()

@@ -1,4 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
+import type { ClientRequest, IncomingMessage } from 'node:http'
+import { http } from '../io/node-http.ts'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { createSecureContext } from 'node:tls'
 import { decodeBody } from './content-encoding.ts'
@@ -128,7 +129,7 @@ export function createFetcher(options: FetcherOptions): Fetcher {
     rejectUnauthorized: false,
     secureContext: createSecureContext({ minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }),
   })
-  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 })
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 })
   const bypassed = new Map<string, string>()
   const inFlight = new Set<ClientRequest>()
   let closed = false
@@ -170,7 +171,7 @@ export function createFetcher(options: FetcherOptions): Fetcher {
         ...fetchOptions.headers,
       }
       const https = url.protocol === 'https:'
-      const send = https ? httpsRequest : httpRequest
+      const send = https ? httpsRequest : http.request
       const req = send(url, {
         method,
         headers,

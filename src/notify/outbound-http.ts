@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
+import { http } from '../io/node-http.ts'
 import { request as httpsRequest } from 'node:https'
 import { isIP, type LookupFunction } from 'node:net'
 import { isNonPublicAddress } from './network-policy.ts'
@@ -55,7 +56,7 @@ export function postOutbound(request: OutboundRequest): Promise<OutboundResponse
       reject(new DestinationRefusedError(`${literal} is not a public address`))
       return
     }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const send = url.protocol === 'https:' ? httpsRequest : http.request
     const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body
     const req = send(url, {
       method: 'POST',

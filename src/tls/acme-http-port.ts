@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { http } from '../io/node-http.ts'
 import type { ChallengeResponder } from './acme-challenges.ts'
 import { HTTP_CHALLENGE_PREFIX } from './acme-challenges.ts'
 
@@ -33,7 +34,7 @@ export function answerHttpPortRequest(method: string, target: string, publicUrl:
  * requests, so a client that dawdles is not one we need to wait for.
  */
 export function createHttpPortServer(publicUrl: string, challenges: ChallengeResponder | null): Server {
-  const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+  const server = http.createServer(async (request: IncomingMessage, response: ServerResponse) => {
     const method = request.method ?? 'GET'
     let answer = answerHttpPortRequest(method, request.url ?? '/', publicUrl, challenges)
     if (answer.status === 404 && challenges && (method === 'GET' || method === 'HEAD')) answer = await sharedChallengeAnswer(request.url ?? '/', challenges, answer)

@@ -1,6 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { argon2id } from 'hash-wasm'
+import type * as HashWasm from 'hash-wasm'
 import { AirstripError } from '../errors.ts'
+
+/** hash-wasm's argon2id, loaded on the first password hashed or checked, not at start (~1 MiB of heap). */
+const argon2id = (async (options: Parameters<typeof HashWasm.argon2id>[0]) => (await import('hash-wasm')).argon2id(options)) as typeof HashWasm.argon2id
 
 /**
  * argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane): ~50 ms per try here, which together

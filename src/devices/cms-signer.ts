@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, createPrivateKey, webcrypto, type KeyObject } from 'node:crypto'
 import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import type * as pkijs from 'pkijs'
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -36,26 +36,34 @@ export async function createCmsSigner(input: { certificateChainPem: string; priv
   const privateKey = await webcrypto.subtle.importKey('pkcs8', key.export({ format: 'der', type: 'pkcs8' }), algorithm, false, ['sign'])
   // Each certificate once, leaf first (a chain file may repeat one).
   const seen = new Set<string>()
-  const chain = certificates.filter((cert) => !seen.has(cert.fingerprint256) && seen.add(cert.fingerprint256)).map((cert) => pkijs.Certificate.fromBER(cert.raw))
-  const signer = chain[0]!
+  const unique = certificates.filter((cert) => !seen.has(cert.fingerprint256) && seen.add(cert.fingerprint256))
+  // pkijs is loaded at the first signature, not at start (the checks above run at start): ~2 MiB
+  // of heap that a server whose testers never enrol a device does without.
+  let loaded: Promise<{ cms: typeof pkijs; chain: pkijs.Certificate[] }> | null = null
+  const load = async () => {
+    const cms = await import('pkijs')
+    return { cms, chain: unique.map((cert) => cms.Certificate.fromBER(cert.raw)) }
+  }
 
   return {
     subject: leaf.subject.replaceAll('\n', ', '),
     async sign(content, signingTime) {
+      const { cms, chain } = await (loaded ??= load())
+      const signer = chain[0]!
       const digest = createHash(hash.replace('-', '').toLowerCase()).update(content).digest()
-      const signed = new pkijs.SignedData({
+      const signed = new cms.SignedData({
         version: 1,
-        encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data, eContent: new asn1js.OctetString({ valueHex: toArrayBuffer(content) }) }),
+        encapContentInfo: new cms.EncapsulatedContentInfo({ eContentType: OID.data, eContent: new asn1js.OctetString({ valueHex: toArrayBuffer(content) }) }),
         signerInfos: [
-          new pkijs.SignerInfo({
+          new cms.SignerInfo({
             version: 1,
-            sid: new pkijs.IssuerAndSerialNumber({ issuer: signer.issuer, serialNumber: signer.serialNumber }),
-            signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+            sid: new cms.IssuerAndSerialNumber({ issuer: signer.issuer, serialNumber: signer.serialNumber }),
+            signedAttrs: new cms.SignedAndUnsignedAttributes({
               type: 0,
               attributes: [
-                new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.data })] }),
-                new pkijs.Attribute({ type: OID.signingTime, values: [new asn1js.UTCTime({ valueDate: signingTime })] }),
-                new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: toArrayBuffer(digest) })] }),
+                new cms.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.data })] }),
+                new cms.Attribute({ type: OID.signingTime, values: [new asn1js.UTCTime({ valueDate: signingTime })] }),
+                new cms.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: toArrayBuffer(digest) })] }),
               ],
             }),
           }),
@@ -63,7 +71,7 @@ export async function createCmsSigner(input: { certificateChainPem: string; priv
         certificates: chain,
       })
       await signed.sign(privateKey, 0, hash)
-      const info = new pkijs.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) })
+      const info = new cms.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) })
       return Buffer.from(info.toSchema().toBER(false))
     },
   }

@@ -1,5 +1,5 @@
 import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import type * as pkijs from 'pkijs'
 import { AirstripError, isAirstripError } from '../errors.ts'
 import { parsePlistDict } from '../ipa/plist.ts'
 import type { PlistDict } from '../ipa/types.ts'
@@ -52,7 +52,8 @@ export async function readDeviceResponse(body: Uint8Array, options: ReadDeviceRe
   if (body.byteLength > MAX_DEVICE_RESPONSE_BYTES) {
     throw new AirstripError('upload-too-large', `the device response is ${body.byteLength} bytes; at most ${MAX_DEVICE_RESPONSE_BYTES} are accepted`)
   }
-  const signed = decodeSignedData(body)
+  const cms = await loadPkijs()
+  const signed = decodeSignedData(cms, body)
   if (signed.signerInfos.length === 0) throw refused('the CMS envelope has no signer')
   const content = encapsulatedContent(signed)
   if (content === null || content.byteLength === 0) throw refused('the CMS envelope carries no content (detached signature)')
@@ -71,7 +72,7 @@ export async function readDeviceResponse(body: Uint8Array, options: ReadDeviceRe
     throw new AirstripError('invalid-udid', `"${rawUdid.slice(0, 60)}" is not a device UDID (40 hex characters, or 8 + 16 hex separated by "-")`)
   }
 
-  const signature = await verifySignature(signed, options)
+  const signature = await verifySignature(cms, signed, options)
   if (options.trustedCas && options.trustedCas.length > 0 && signature.chainVerified !== true) {
     throw new AirstripError('device-signature-invalid', `the device response is not signed by a certificate issued by the configured device CA${signature.signer ? ` (signer: ${signature.signer})` : ''}`)
   }
@@ -87,9 +88,10 @@ export async function readDeviceResponse(body: Uint8Array, options: ReadDeviceRe
 }
 
 /** Parses PEM certificates (a device CA bundle) for `trustedCas`. */
-export function parseCertificatesPem(pem: string): pkijs.Certificate[] {
+export async function parseCertificatesPem(pem: string): Promise<pkijs.Certificate[]> {
+  const cms = await loadPkijs()
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g) ?? []
-  return blocks.map((block) => pkijs.Certificate.fromBER(Buffer.from(block.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
+  return blocks.map((block) => cms.Certificate.fromBER(Buffer.from(block.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
 }
 
 /** asn1js throws, rather than reporting, on some malformed primitives (an unparseable GeneralizedTime). */
@@ -101,19 +103,27 @@ function parseBer(body: Uint8Array): ReturnType<typeof asn1js.fromBER> {
   }
 }
 
-function decodeSignedData(body: Uint8Array): pkijs.SignedData {
+/**
+ * pkijs, loaded on the first device answer rather than at start: it is ~2 MiB of heap that a server
+ * no device enrols with never needs (src/devices/cms-signer.ts does the same).
+ */
+function loadPkijs(): Promise<typeof pkijs> {
+  return import('pkijs')
+}
+
+function decodeSignedData(cms: typeof pkijs, body: Uint8Array): pkijs.SignedData {
   const asn1 = parseBer(body)
   if (asn1.offset === -1) throw refused(`the body is not DER/BER (${asn1.result.error || 'unreadable ASN.1'}); expected a CMS SignedData`)
   if (asn1.offset !== body.byteLength) throw refused(`${body.byteLength - asn1.offset} bytes of garbage after the CMS envelope`)
   let info: pkijs.ContentInfo
   try {
-    info = new pkijs.ContentInfo({ schema: asn1.result })
+    info = new cms.ContentInfo({ schema: asn1.result })
   } catch {
     throw refused('the body is ASN.1 but not a CMS ContentInfo')
   }
   if (info.contentType !== OID_SIGNED_DATA) throw refused(`the CMS content type is ${info.contentType}, not SignedData`)
   try {
-    return new pkijs.SignedData({ schema: info.content })
+    return new cms.SignedData({ schema: info.content })
   } catch {
     throw refused('the CMS SignedData is malformed')
   }
@@ -130,11 +140,11 @@ function encapsulatedContent(signed: pkijs.SignedData): Uint8Array | null {
   return new Uint8Array(eContent.valueBlock.valueHexView)
 }
 
-async function verifySignature(signed: pkijs.SignedData, options: ReadDeviceResponseOptions): Promise<DeviceResponse['signature']> {
-  const certificates = (signed.certificates ?? []).filter((cert): cert is pkijs.Certificate => cert instanceof pkijs.Certificate)
+async function verifySignature(cms: typeof pkijs, signed: pkijs.SignedData, options: ReadDeviceResponseOptions): Promise<DeviceResponse['signature']> {
+  const certificates = (signed.certificates ?? []).filter((cert): cert is pkijs.Certificate => cert instanceof cms.Certificate)
   const sid = signed.signerInfos[0]!.sid
   const signerCert =
-    sid instanceof pkijs.IssuerAndSerialNumber ? certificates.find((cert) => cert.serialNumber.isEqual(sid.serialNumber) && cert.issuer.isEqual(sid.issuer)) : undefined
+    sid instanceof cms.IssuerAndSerialNumber ? certificates.find((cert) => cert.serialNumber.isEqual(sid.serialNumber) && cert.issuer.isEqual(sid.issuer)) : undefined
   const signer = signerCert ? subjectOf(signerCert) : null
   // pkijs throws for some failures (no signer certificate, unsupported algorithm) and returns false for others.
   const attempt = async (checkChain: boolean): Promise<boolean> => {

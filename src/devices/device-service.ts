@@ -93,7 +93,7 @@ export async function createDeviceService(options: DeviceServiceOptions): Promis
   }
   // A certificate or key that cannot sign is a start-up error, not a failed download later.
   await currentSigner()
-  const trustedDeviceCas: pkijs.Certificate[] | null = config.deviceCaPath ? parseCertificatesPem(await readFile(config.deviceCaPath, 'utf8')) : null
+  const trustedDeviceCas: pkijs.Certificate[] | null = config.deviceCaPath ? await parseCertificatesPem(await readFile(config.deviceCaPath, 'utf8')) : null
   if (trustedDeviceCas && trustedDeviceCas.length === 0) throw new Error(`--device-ca ${config.deviceCaPath} holds no PEM certificate`)
   const asc = config.appStoreConnect
   const appStoreConnect = asc

@@ -1,4 +1,3 @@
-import { toBuffer } from 'qrcode'
 import { buildTitle, cleanLine, cleanNotes, type BuildCreatedData } from './event-payloads.ts'
 import { renderReleaseNotes } from '../web/release-notes.ts'
 
@@ -24,6 +23,7 @@ export const ICON_CID = 'app-icon@airstrip'
  * opens http(s) only).
  */
 export async function qrCodePng(text: string): Promise<Buffer> {
+  const { toBuffer } = await import('qrcode')
   return toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 6 })
 }
 

@@ -1,5 +1,3 @@
-import { toString } from 'qrcode'
-
 /**
  * An inline SVG QR code (error correction M, 2-module quiet zone) for desktop visitors to scan
  * with the phone camera. Encode the https install page, not the itms-services link: the Camera app
@@ -7,6 +5,8 @@ import { toString } from 'qrcode'
  * would break an itms-services payload (OTA notes §B.2).
  */
 export async function qrCodeSvg(text: string): Promise<string> {
+  // Loaded on the first desktop visit, not at start (~1 MiB of heap a CI-only server never needs).
+  const { toString } = await import('qrcode')
   const svg = await toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
   return svg.trim()
 }

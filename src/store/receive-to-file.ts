@@ -2,12 +2,12 @@ import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { AirstripError } from '../errors.ts'
 import type { StageOptions } from './blob-store.ts'
-import { createChunkedHasher, createWorkerChunkedHasher } from './chunked-hasher.ts'
-import type { ChunkedDigest, WorkerChunkedHasher } from './chunked-hasher.ts'
+import { createChunkedHasher } from './chunked-hasher.ts'
+import type { ChunkedDigest } from './chunked-hasher.ts'
 
-/** The body is gathered into slots of this size, each written to disk and hashed as a whole. */
+/** The body is gathered into slots of this size, each hashed and written to disk as a whole. */
 const SLOT_SIZE = 1024 * 1024
-/** Slots in the ring: how far receiving may run ahead of disk writes and hashing (4 MiB in all). */
+/** Slots in the ring: how far receiving may run ahead of disk writes (4 MiB in all). */
 const SLOT_COUNT = 4
 
 /**
@@ -15,34 +15,34 @@ const SLOT_COUNT = 4
  * whole and of each `chunkSize` chunk. More than `maxBytes` → `upload-too-large` (the loop stops
  * reading, which destroys the body). Any other error is the body's or the disk's, as thrown.
  *
- * Why this shape (measured on the serve benchmark, 1 GiB over HTTPS): receiving, writing and
- * hashing each cost the order of a second of CPU per GiB, so they run side by side instead of one
- * after the other. Pieces arriving from the socket (16 KiB from TLS) are copied into a ring of
- * SLOT_COUNT 1 MiB slots in shared memory; a full slot goes at once to a positioned disk write
- * (libuv's threads) and to the hash worker (`createWorkerChunkedHasher`), and is refilled only
- * when both are done with it — which is also the backpressure. Bodies that fit in one slot are
- * hashed right here: no worker for an icon-sized upload. Memory stays at the ring's 4 MiB whatever
- * the upload's size. Never returns or throws with a write still in flight, so the caller may close
- * the file at once.
+ * Why this shape (measured on the serve benchmark, 1 GiB over HTTPS): pieces arriving from the
+ * socket (16 KiB from TLS) are copied into a ring of SLOT_COUNT 1 MiB slots; a full slot is hashed
+ * here (both SHA-256 passes, ~1 ms per slot with the CPU's SHA instructions) and goes to a
+ * positioned disk write on libuv's threads, and is refilled only once that write is done — which
+ * is also the backpressure. Disk writes thus run beside receiving; memory stays at the ring's
+ * 4 MiB whatever the upload's size. The hashing used to run on a worker thread: on the benchmark's
+ * 2 cores that was no faster (curl takes the other core) and its isolate cost 15–20 MiB of peak
+ * RSS, against the < 150 MiB goal. Never returns or throws with a write still in flight, so the
+ * caller may close the file at once.
  */
 export async function receiveToFile(body: Readable, handle: FileHandle, { maxBytes, chunkSize }: StageOptions): Promise<ChunkedDigest> {
-  const ring = new SharedArrayBuffer(SLOT_SIZE * SLOT_COUNT)
-  const slots = Array.from({ length: SLOT_COUNT }, (_, index) => new Uint8Array(ring, index * SLOT_SIZE, SLOT_SIZE))
-  const busy: (Promise<void> | null)[] = slots.map(() => null)
-  let hasher: WorkerChunkedHasher | null = null
+  const ring = Buffer.allocUnsafeSlow(SLOT_SIZE * SLOT_COUNT)
+  const slots = Array.from({ length: SLOT_COUNT }, (_, index) => ring.subarray(index * SLOT_SIZE, (index + 1) * SLOT_SIZE))
+  const writing: (Promise<void> | null)[] = slots.map(() => null)
+  const hasher = createChunkedHasher(chunkSize)
   let size = 0
   let written = 0
   let current = 0
   let fill = 0
 
   const dispatch = (index: number, length: number): void => {
-    hasher ??= createWorkerChunkedHasher(chunkSize)
     const bytes = slots[index]!.subarray(0, length)
-    const done = bothSettled(writeFully(handle, bytes, written), hasher.update(bytes))
+    hasher.update(bytes)
+    const done = writeFully(handle, bytes, written)
     written += length
     // Awaited when the slot is needed again or at the end; until then a failure must not count as unhandled.
     done.catch(() => {})
-    busy[index] = done
+    writing[index] = done
   }
 
   try {
@@ -52,9 +52,9 @@ export async function receiveToFile(body: Readable, handle: FileHandle, { maxByt
       size += bytes.length
       if (size > maxBytes) throw new AirstripError('upload-too-large', undefined, { details: { maxBytes } })
       for (let offset = 0; offset < bytes.length; ) {
-        if (fill === 0 && busy[current]) {
-          await busy[current]
-          busy[current] = null
+        if (fill === 0 && writing[current]) {
+          await writing[current]
+          writing[current] = null
         }
         const take = Math.min(SLOT_SIZE - fill, bytes.length - offset)
         slots[current]!.set(bytes.subarray(offset, offset + take), fill)
@@ -67,19 +67,11 @@ export async function receiveToFile(body: Readable, handle: FileHandle, { maxByt
         }
       }
     }
-    if (!hasher) {
-      const inline = createChunkedHasher(chunkSize)
-      const bytes = slots[current]!.subarray(0, fill)
-      inline.update(bytes)
-      await writeFully(handle, bytes, 0)
-      return inline.digest()
-    }
     if (fill > 0) dispatch(current, fill)
-    for (const slot of busy) await slot
-    return await (hasher as WorkerChunkedHasher).digest()
+    for (const write of writing) await write
+    return hasher.digest()
   } catch (error) {
-    ;(hasher as WorkerChunkedHasher | null)?.abort()
-    await Promise.allSettled(busy)
+    await Promise.allSettled(writing)
     throw error
   }
 }
@@ -90,11 +82,4 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
     done += bytesWritten
   }
-}
-
-/** Settles once both have settled (so no write is left in flight), rejecting with the first failure. */
-async function bothSettled(writing: Promise<void>, hashing: Promise<void>): Promise<void> {
-  const [write, hash] = await Promise.allSettled([writing, hashing])
-  if (write.status === 'rejected') throw write.reason
-  if (hash.status === 'rejected') throw hash.reason
 }

@@ -1,9 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import type * as HashWasm from 'hash-wasm'
+import { argon2id } from '../accounts/password.ts'
 import { AirstripError } from '../errors.ts'
-
-/** hash-wasm's argon2id, loaded on the first password hashed or checked, not at start (~1 MiB of heap). */
-const argon2id = (async (options: Parameters<typeof HashWasm.argon2id>[0]) => (await import('hash-wasm')).argon2id(options)) as typeof HashWasm.argon2id
 
 /**
  * argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane): ~50 ms per try here, which together

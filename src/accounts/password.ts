@@ -2,8 +2,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type * as HashWasm from 'hash-wasm'
 import { AirstripError } from '../errors.ts'
 
-/** hash-wasm's argon2id, loaded on the first password hashed or checked, not at start (~1 MiB of heap). */
-const argon2id = (async (options: Parameters<typeof HashWasm.argon2id>[0]) => (await import('hash-wasm')).argon2id(options)) as typeof HashWasm.argon2id
+/**
+ * hash-wasm's argon2id, loaded on the first password hashed or checked, not at start (~1 MiB of
+ * heap). Channel passwords (src/access/password-hash.ts) use it too.
+ */
+export const argon2id = (async (options: Parameters<typeof HashWasm.argon2id>[0]) => (await import('hash-wasm')).argon2id(options)) as typeof HashWasm.argon2id
 
 /**
  * Argon2id parameters from OWASP's Password Storage Cheat Sheet (first recommended set:
